@@ -1,0 +1,82 @@
+/*
+ * Copyright (c) 2026 The forgejo-mcp-broker developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+
+#ifndef BROKERD_H
+#define BROKERD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+
+#include "proto.h"
+
+#define BROKERD_CONF		"/etc/brokerd.conf"
+#define BROKERD_USER		"_brokerd"
+#define BROKERD_CHROOT		"/var/empty"
+#define BROKERD_DATABASE	"/var/db/brokerd/brokerd.db"
+
+#define MCP_ARGS_MAX		32
+
+/* Defaults of the statements a configuration may leave out. */
+#define DEFAULT_PORT			443
+#define DEFAULT_MAX_SESSIONS		256
+#define DEFAULT_MAX_SESSIONS_PER_USER	8
+#define DEFAULT_IDLE_TIMEOUT		900	/* seconds */
+#define DEFAULT_ACCESS_LIFETIME		3600	/* seconds */
+#define DEFAULT_REFRESH_LIFETIME	(30 * 24 * 3600)
+
+struct listen_addr {
+	TAILQ_ENTRY(listen_addr)	 entry;
+	char				 name[PROTO_NAME_MAX];
+	uint16_t			 port;
+	int				 tls;
+	struct sockaddr_storage		 ss;
+	socklen_t			 sslen;
+	int				 fd;
+};
+TAILQ_HEAD(listen_addrs, listen_addr);
+
+struct brokerd_conf {
+	struct listen_addrs	 listen;
+	char			 tls_cert[PROTO_PATH_MAX];
+	char			 tls_key[PROTO_PATH_MAX];
+	char			 public_url[PROTO_URL_MAX];
+	char			 database[PROTO_PATH_MAX];
+	char			 user[PROTO_NAME_MAX];
+	char			 chroot[PROTO_PATH_MAX];
+	char			 forgejo_url[PROTO_URL_MAX];
+	char			 forgejo_client_id[PROTO_NAME_MAX];
+	char			 forgejo_client_secret[PROTO_SECRET_MAX];
+	char			 forgejo_scope[PROTO_SCOPE_MAX];
+	char			*mcp_argv[MCP_ARGS_MAX + 1];
+	int			 mcp_argc;
+	uint32_t		 mcp_max_sessions;
+	uint32_t		 mcp_max_sessions_per_user;
+	uint32_t		 mcp_idle_timeout;
+	uint32_t		 token_access_lifetime;
+	uint32_t		 token_refresh_lifetime;
+};
+
+/* parse.y */
+struct brokerd_conf	*parse_config(const char *);
+void			 free_config(struct brokerd_conf *);
+int			 cmdline_symset(char *);
+void			 print_config(struct brokerd_conf *);
+
+#endif /* BROKERD_H */
