@@ -32,7 +32,7 @@ INSTALL ?=	install
 CC ?=		cc
 PKGS =		libtls libevent jansson sqlite3
 ifneq ($(OS),OpenBSD)
-PKGS +=		libbsd-overlay libmd
+PKGS +=		libbsd-overlay libbsd-ctor libmd
 endif
 PKG_CFLAGS !=	pkg-config --cflags $(PKGS) 2>/dev/null
 PKG_LIBS !=	pkg-config --libs $(PKGS) 2>/dev/null

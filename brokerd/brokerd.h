@@ -24,6 +24,10 @@
 
 #include <stdint.h>
 
+#include <event.h>
+#include <netdb.h>
+
+#include "http.h"
 #include "proto.h"
 
 #define BROKERD_CONF		"/etc/brokerd.conf"
@@ -31,7 +35,7 @@
 #define BROKERD_CHROOT		"/var/empty"
 #define BROKERD_DATABASE	"/var/db/brokerd/brokerd.db"
 
-#define MCP_ARGS_MAX		32
+#define MCP_ARGS_MAX		PROTO_MCP_ARGS
 
 /* Defaults of the statements a configuration may leave out. */
 #define DEFAULT_PORT			443
@@ -40,6 +44,10 @@
 #define DEFAULT_IDLE_TIMEOUT		900	/* seconds */
 #define DEFAULT_ACCESS_LIFETIME		3600	/* seconds */
 #define DEFAULT_REFRESH_LIFETIME	(30 * 24 * 3600)
+
+/* Upper bounds of the numeric statements; the lower bound is 1. */
+#define CONF_SESSIONS_MAX		100000
+#define CONF_SECONDS_MAX		(10 * 365 * 24 * 3600)	/* 10 years */
 
 struct listen_addr {
 	TAILQ_ENTRY(listen_addr)	 entry;
@@ -63,6 +71,7 @@ struct brokerd_conf {
 	char			 forgejo_url[PROTO_URL_MAX];
 	char			 forgejo_client_id[PROTO_NAME_MAX];
 	char			 forgejo_client_secret[PROTO_SECRET_MAX];
+	char			 forgejo_client_secret_file[PROTO_PATH_MAX];
 	char			 forgejo_scope[PROTO_SCOPE_MAX];
 	char			*mcp_argv[MCP_ARGS_MAX + 1];
 	int			 mcp_argc;
@@ -72,6 +81,82 @@ struct brokerd_conf {
 	uint32_t		 token_access_lifetime;
 	uint32_t		 token_refresh_lifetime;
 };
+
+struct imsg;
+struct imsgev;
+struct privdrop;
+
+/* How long /healthz waits for tokend and spawnd to answer. */
+#define HEALTH_TIMEOUT		2	/* seconds */
+
+enum conn_state {
+	CONN_READING,		/* reading a request */
+	CONN_WAITING,		/* routed, waiting for tokend or spawnd */
+	CONN_WRITING		/* response queued */
+};
+
+struct health {
+	int			 pending;	/* bit per proc_id */
+	int			 failed;
+	int64_t			 value[PROC_MAX];
+	struct event		 ev_timer;
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	uint32_t		 id;		/* imsg peerid of its queries */
+	int			 fd;
+	struct tls		*tls;
+	char			 peer[NI_MAXHOST];
+	struct event		 ev;
+	struct event		 ev_timer;
+	struct evbuffer		*in;
+	struct evbuffer		*out;
+	enum conn_state		 state;
+	int			 want_read;	/* tls wants POLLIN */
+	int			 want_write;	/* tls wants POLLOUT */
+	int			 in_body;
+	int			 keepalive;
+	struct http_request	 req;
+	char			*body;
+	size_t			 bodylen;
+	struct health		*health;
+};
+TAILQ_HEAD(conns, conn);
+
+struct http_env {
+	struct cfg_http		 cfg;
+	struct imsgev		*iev[PROC_MAX];
+	struct conns		 conns;
+	int			 nconns;
+	int			 configured;
+};
+
+/* config.c */
+int	 parent_open_listeners(struct brokerd_conf *);
+int	 parent_load_tls(struct brokerd_conf *);
+void	 config_send_http(struct brokerd_conf *, struct imsgev *,
+	    const struct privdrop *);
+void	 config_send_tokend(struct brokerd_conf *, struct imsgev *,
+	    const struct privdrop *);
+void	 config_send_spawnd(struct brokerd_conf *, struct imsgev *,
+	    const struct privdrop *);
+void	 config_clear_secrets(struct brokerd_conf *);
+
+/* server.c */
+extern struct http_env	 http_env;
+__attribute__((__noreturn__)) void http_main(int, int);
+void	 http_dispatch_peer(int, short, void *);
+struct conn *conn_byid(uint32_t);
+void	 conn_close(struct conn *);
+void	 conn_respond(struct conn *, int, const char *, const char *, size_t,
+	    const char *);
+void	 conn_error(struct conn *, int, const char *);
+
+/* http.c */
+void	 http_route(struct conn *);
+void	 http_answer(enum proc_id, struct conn *, struct imsg *);
+void	 http_conn_cleanup(struct conn *);
 
 /* parse.y */
 struct brokerd_conf	*parse_config(const char *);

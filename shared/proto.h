@@ -42,6 +42,7 @@
 #define PROTO_SCOPE_MAX		512
 #define PROTO_PATH_MAX		1024
 #define PROTO_ARG_MAX		1024
+#define PROTO_MCP_ARGS		32	/* argv elements of the mcp command */
 
 enum proc_id {
 	PROC_PARENT,
@@ -89,6 +90,8 @@ struct cfg_http {
 	char		public_url[PROTO_URL_MAX];
 	char		forgejo_url[PROTO_URL_MAX];
 	char		user[PROTO_NAME_MAX];
+	uint32_t	uid;		/* resolved by the parent */
+	uint32_t	gid;
 	char		chroot[PROTO_PATH_MAX];
 	uint32_t	max_sessions;
 	uint32_t	max_sessions_per_user;
@@ -103,6 +106,8 @@ struct cfg_tokend {
 	char		forgejo_client_secret[PROTO_SECRET_MAX];
 	char		forgejo_scope[PROTO_SCOPE_MAX];
 	char		user[PROTO_NAME_MAX];
+	uint32_t	uid;		/* resolved by the parent */
+	uint32_t	gid;
 	uint32_t	access_lifetime;
 	uint32_t	refresh_lifetime;
 };
@@ -110,6 +115,8 @@ struct cfg_tokend {
 struct cfg_spawnd {
 	char		forgejo_url[PROTO_URL_MAX];
 	char		user[PROTO_NAME_MAX];
+	uint32_t	uid;		/* resolved by the parent */
+	uint32_t	gid;
 	uint32_t	max_sessions;
 	uint32_t	max_sessions_per_user;
 	uint32_t	idle_timeout;
