@@ -56,7 +56,9 @@ static void	 parent_start(const char *, int, int);
 static void	 parent_connect_peers(void);
 static void	 parent_dispatch(int, short, void *);
 static void	 parent_sig(int, short, void *);
+static int	 parent_reap_log(void);
 static void	 parent_reap(void);
+static void	 parent_collect(void);
 static void	 parent_shutdown(int) __dead;
 
 static struct {
@@ -81,6 +83,7 @@ main(int argc, char *argv[])
 	struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
 	struct privdrop	 pd;
 	const char	*conffile = BROKERD_CONF, *role = NULL;
+	char		*self;
 	int		 ch, debug = 0, noaction = 0, verbose = 0;
 
 	log_init(1, LOG_DAEMON);
@@ -133,9 +136,14 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 
-	/* The http process is this image again: exec needs the real path. */
+	/*
+	 * The http process is this image again: exec needs the real path,
+	 * and a copy of it, since setproctitle() may overwrite argv.
+	 */
 	if (argv[0][0] != '/')
 		fatalx("brokerd must be started with an absolute path");
+	if ((self = strdup(argv[0])) == NULL)
+		fatal(NULL);
 
 	parent_resolve_user(env.conf, &pd);
 	parent_prepare_dbdir(env.conf->database, &pd);
@@ -152,7 +160,7 @@ main(int argc, char *argv[])
 	log_procinit("parent");
 
 	event_init();
-	parent_start(argv[0], debug, verbose);
+	parent_start(self, debug, verbose);
 	parent_connect_peers();
 	config_send_http(env.conf, env.iev[PROC_HTTP], &pd);
 	config_send_tokend(env.conf, env.iev[PROC_TOKEND], &pd);
@@ -323,8 +331,12 @@ parent_dispatch(int fd, short event, void *arg)
 	ssize_t		 n;
 
 	if (proc_channel_io(iev, event) == -1) {
-		log_warnx("lost child: %s closed its channel", proc_name(id));
-		parent_reap();
+		/*
+		 * A channel closes when its process dies, or when the process
+		 * leaves because a peer died.  Name the ones that are gone.
+		 */
+		log_debug("%s closed its channel", proc_name(id));
+		parent_collect();
 		parent_shutdown(1);
 	}
 	for (;;) {
@@ -370,6 +382,38 @@ parent_sig(int sig, short event, void *arg)
 static void
 parent_reap(void)
 {
+	if (parent_reap_log() > 0)
+		parent_shutdown(1);
+}
+
+/*
+ * A child that loses a peer leaves too, so when one dies the others
+ * follow within moments.  Wait for all of them (a second at most) and
+ * name each with its cause: the one killed stands out by its signal.
+ */
+static void
+parent_collect(void)
+{
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	enum proc_id	 id;
+	int		 i, lost = 0, alive;
+
+	for (i = 0; i < 100; i++) {
+		lost += parent_reap_log();
+		alive = 0;
+		for (id = PROC_HTTP; id < PROC_MAX; id++)
+			alive += env.pid[id] != 0;
+		if (alive == 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	if (lost == 0)
+		log_warnx("lost child: a channel closed, no process exited");
+}
+
+static int
+parent_reap_log(void)
+{
 	enum proc_id	 id;
 	pid_t		 pid;
 	int		 status, lost = 0;
@@ -383,7 +427,7 @@ parent_reap(void)
 		env.pid[id] = 0;
 		if (env.shutting_down)
 			continue;
-		lost = 1;
+		lost++;
 		if (WIFSIGNALED(status))
 			log_warnx("lost child: %s (pid %d) terminated by "
 			    "signal %d", proc_name(id), pid, WTERMSIG(status));
@@ -392,8 +436,7 @@ parent_reap(void)
 			    "status %d", proc_name(id), pid,
 			    WEXITSTATUS(status));
 	}
-	if (lost)
-		parent_shutdown(1);
+	return lost;
 }
 
 /*

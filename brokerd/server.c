@@ -401,6 +401,7 @@ server_accept(int fd, short event, void *arg)
 		server_accept_pause();
 	}
 	evtimer_set(&c->ev_timer, conn_timeout, c);
+	event_set(&c->ev, c->fd, 0, conn_ev, c);
 	c->state = CONN_READING;
 	conn_arm_timer(c, HTTP_IDLE_TIMEOUT);
 	conn_update(c);

@@ -188,7 +188,8 @@ static void
 spawnd_configure(void)
 {
 	struct privdrop	 pd;
-	const char	*execpaths[2];
+	const char	*paths[MCP_ARGS_MAX + 1];
+	int		 i, n = 0;
 
 	if (spawnd_env.iev[PROC_HTTP] == NULL ||
 	    spawnd_env.iev[PROC_TOKEND] == NULL)
@@ -199,9 +200,16 @@ spawnd_configure(void)
 	pd.uid = spawnd_env.cfg.uid;
 	pd.gid = spawnd_env.cfg.gid;
 	proc_privdrop(&pd);
-	execpaths[0] = spawnd_env.argv[0];
-	execpaths[1] = NULL;
-	sandbox_spawnd(execpaths, NULL);
+	/*
+	 * The command and every absolute path among its arguments (a script
+	 * given to an interpreter) stay reachable; nothing else of ours.
+	 */
+	for (i = 0; i < spawnd_env.argc; i++)
+		if (spawnd_env.argv[i][0] == '/' &&
+		    access(spawnd_env.argv[i], R_OK) == 0)
+			paths[n++] = spawnd_env.argv[i];
+	paths[n] = NULL;
+	sandbox_spawnd(paths, NULL);
 	spawnd_env.configured = 1;
 	if (imsg_compose_event(spawnd_env.iev[PROC_PARENT], IMSG_CTL_READY, 0,
 	    -1, NULL, 0) == -1)

@@ -132,6 +132,12 @@ db_open(const char *path)
 	}
 
 	/*
+	 * The sandbox confines tokend to the database's directory; SQLite's
+	 * temporary files would go elsewhere, so keep them in memory.
+	 */
+	if (db_exec("PRAGMA temp_store=MEMORY") == -1)
+		goto fail;
+	/*
 	 * NORMAL would be safe for the file in WAL mode, but could lose the
 	 * last commits to a power failure, and one of those may have been
 	 * the revocation of a token.  tokend writes seldom: sync every one.
