@@ -77,19 +77,22 @@ BROKERD_OBJS =	$(call objs,$(BROKERD_SRCS))
 TOKEND_OBJS =	$(call objs,$(TOKEND_SRCS))
 SPAWND_OBJS =	$(call objs,$(SPAWND_SRCS))
 
-PROGS =		$(OBJ)/brokerd $(OBJ)/tokend $(OBJ)/spawnd
+PROGS =		$(OBJ)/bin/brokerd $(OBJ)/bin/tokend $(OBJ)/bin/spawnd
 MANS =		brokerd.8 brokerd.conf.5
 MIGRATIONS !=	ls migrations/[0-9][0-9][0-9][0-9]_*.sql
 
 all: $(PROGS)
 
-$(OBJ)/brokerd: $(BROKERD_OBJS) $(SHARED_OBJS)
+$(OBJ)/bin/brokerd: $(BROKERD_OBJS) $(SHARED_OBJS)
+	@mkdir -p $(OBJ)/bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OBJ)/tokend: $(TOKEND_OBJS) $(SHARED_OBJS)
+$(OBJ)/bin/tokend: $(TOKEND_OBJS) $(SHARED_OBJS)
+	@mkdir -p $(OBJ)/bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OBJ)/spawnd: $(SPAWND_OBJS) $(SHARED_OBJS)
+$(OBJ)/bin/spawnd: $(SPAWND_OBJS) $(SHARED_OBJS)
+	@mkdir -p $(OBJ)/bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OBJ)/%.o: %.c shared/*.h brokerd/*.h tokend/*.h spawnd/*.h
@@ -112,9 +115,9 @@ $(OBJ)/migrations.c: tokend/mkmigrations.sh $(MIGRATIONS)
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	$(INSTALL) -m 555 $(OBJ)/brokerd $(DESTDIR)$(SBINDIR)/brokerd
-	$(INSTALL) -m 555 $(OBJ)/tokend $(DESTDIR)$(LIBEXECDIR)/tokend
-	$(INSTALL) -m 555 $(OBJ)/spawnd $(DESTDIR)$(LIBEXECDIR)/spawnd
+	$(INSTALL) -m 555 $(OBJ)/bin/brokerd $(DESTDIR)$(SBINDIR)/brokerd
+	$(INSTALL) -m 555 $(OBJ)/bin/tokend $(DESTDIR)$(LIBEXECDIR)/tokend
+	$(INSTALL) -m 555 $(OBJ)/bin/spawnd $(DESTDIR)$(LIBEXECDIR)/spawnd
 	$(INSTALL) -m 444 brokerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 444 brokerd.8 $(DESTDIR)$(MANDIR)/man8/
 
