@@ -72,6 +72,28 @@ enum imsg_type {
 	IMSG_HEALTH_OK,		/* struct health_ok */
 	IMSG_HEALTH_FAIL,
 
+	/*
+	 * http -> tokend: OAuth.  http parses and validates the request and
+	 * renders the answer; tokend keeps the state and the secrets.  Each
+	 * request is answered by exactly one of its *_OK messages or by
+	 * IMSG_OAUTH_ERROR (struct oauth_error).
+	 */
+	IMSG_OAUTH_REGISTER,	/* struct oauth_register */
+	IMSG_OAUTH_REGISTER_OK,	/* struct oauth_registered */
+	IMSG_OAUTH_CLIENT,	/* struct oauth_client_req */
+	IMSG_OAUTH_CLIENT_OK,	/* struct oauth_client */
+	IMSG_OAUTH_AUTHORIZE,	/* struct oauth_authorize: consent given */
+	IMSG_OAUTH_AUTHORIZE_OK, /* struct oauth_redirect: to Forgejo */
+	IMSG_OAUTH_CALLBACK,	/* struct oauth_callback */
+	IMSG_OAUTH_CALLBACK_OK,	/* struct oauth_code: back to the client */
+	IMSG_OAUTH_TOKEN,	/* struct oauth_token_req */
+	IMSG_OAUTH_TOKEN_OK,	/* struct oauth_token */
+	IMSG_OAUTH_REVOKE,	/* struct oauth_revoke_req */
+	IMSG_OAUTH_REVOKE_OK,
+	IMSG_OAUTH_ERROR,	/* struct oauth_error */
+	IMSG_AUTH_BEARER,	/* struct auth_bearer_req */
+	IMSG_AUTH_BEARER_OK,	/* struct auth_bearer */
+
 	IMSG_MAX
 };
 
@@ -124,6 +146,157 @@ struct cfg_spawnd {
 
 struct health_ok {
 	int64_t		value;		/* tokend: migrations; spawnd: children */
+};
+
+/*
+ * OAuth.  Strings are NUL-terminated within their arrays; a receiver
+ * terminates the last byte of every array before use.  Broker tokens,
+ * codes and client secrets are random base64url strings.
+ */
+#define PROTO_CLIENT_ID_MAX	128
+#define PROTO_TOKEN_MAX		128	/* a broker token, code or secret */
+#define PROTO_REDIRECT_MAX	1024	/* one redirect URI */
+#define PROTO_STATE_MAX		1024	/* the client's state, echoed */
+#define PROTO_CHALLENGE_MAX	128	/* PKCE challenge or verifier */
+#define PROTO_REDIRECTS_MAX	4096	/* JSON array of redirect URIs */
+#define PROTO_METADATA_MAX	8192	/* JSON of registered metadata */
+#define PROTO_ERROR_MAX		64
+#define PROTO_DESC_MAX		256
+#define PROTO_UPSTREAM_URL_MAX	2048
+
+/* Token endpoint authentication methods of RFC 7591. */
+#define AUTH_METHOD_NONE	"none"
+#define AUTH_METHOD_POST	"client_secret_post"
+#define AUTH_METHOD_BASIC	"client_secret_basic"
+
+/*
+ * Registration: http has validated the metadata and hands over what is
+ * to be stored; tokend makes the client id and, for the secret methods,
+ * the secret, which it stores only hashed.
+ */
+struct oauth_register {
+	char		auth_method[32];
+	char		redirect_uris[PROTO_REDIRECTS_MAX];	/* JSON array */
+	char		metadata[PROTO_METADATA_MAX];	/* JSON object */
+};
+
+struct oauth_registered {
+	char		client_id[PROTO_CLIENT_ID_MAX];
+	char		client_secret[PROTO_TOKEN_MAX];	/* "" for none */
+	int64_t		issued_at;
+};
+
+struct oauth_client_req {
+	char		client_id[PROTO_CLIENT_ID_MAX];
+};
+
+/* What the consent page and the redirect checks need; no secret. */
+struct oauth_client {
+	char		client_id[PROTO_CLIENT_ID_MAX];
+	char		auth_method[32];
+	char		redirect_uris[PROTO_REDIRECTS_MAX];	/* JSON array */
+	char		metadata[PROTO_METADATA_MAX];	/* JSON object */
+};
+
+/*
+ * The user approved the client: tokend remembers the request for ten
+ * minutes under a fresh upstream state and answers with the URL of
+ * Forgejo's authorization endpoint, carrying brokerd's own PKCE
+ * challenge.  redirect_uri is the one the client sent (a loopback one
+ * may differ in port from the registered one).
+ */
+struct oauth_authorize {
+	char		client_id[PROTO_CLIENT_ID_MAX];
+	char		redirect_uri[PROTO_REDIRECT_MAX];
+	char		code_challenge[PROTO_CHALLENGE_MAX];
+	char		scope[PROTO_SCOPE_MAX];
+	char		resource[PROTO_URL_MAX];	/* "" if none given */
+	char		state[PROTO_STATE_MAX];		/* the client's */
+	uint8_t		has_state;
+};
+
+struct oauth_redirect {
+	char		url[PROTO_UPSTREAM_URL_MAX];
+};
+
+/* Forgejo's redirect to /callback: code and state, or an error. */
+struct oauth_callback {
+	char		state[PROTO_STATE_MAX];
+	char		code[PROTO_STATE_MAX];
+	char		error[PROTO_ERROR_MAX];
+};
+
+/* A broker authorization code, to be sent to the client. */
+struct oauth_code {
+	char		redirect_uri[PROTO_REDIRECT_MAX];
+	char		code[PROTO_TOKEN_MAX];
+	char		state[PROTO_STATE_MAX];
+	uint8_t		has_state;
+};
+
+/*
+ * The token endpoint's parameters, already checked for form syntax and
+ * repetition by http.  client_secret comes from the body or from HTTP
+ * Basic (auth_basic says which); tokend checks it against the
+ * registered method.
+ */
+struct oauth_token_req {
+	char		grant_type[32];
+	char		code[PROTO_TOKEN_MAX];
+	char		code_verifier[PROTO_CHALLENGE_MAX];
+	char		redirect_uri[PROTO_REDIRECT_MAX];
+	char		refresh_token[PROTO_TOKEN_MAX];
+	char		resource[PROTO_URL_MAX];
+	char		scope[PROTO_SCOPE_MAX];
+	char		client_id[PROTO_CLIENT_ID_MAX];
+	char		client_secret[PROTO_TOKEN_MAX];
+	uint8_t		auth_basic;
+	uint8_t		has_redirect_uri;
+};
+
+struct oauth_token {
+	char		access_token[PROTO_TOKEN_MAX];
+	char		refresh_token[PROTO_TOKEN_MAX];
+	char		scope[PROTO_SCOPE_MAX];
+	int64_t		expires_in;
+};
+
+struct oauth_revoke_req {
+	char		token[PROTO_TOKEN_MAX];
+	char		token_type_hint[32];
+	char		client_id[PROTO_CLIENT_ID_MAX];
+	char		client_secret[PROTO_TOKEN_MAX];
+	uint8_t		auth_basic;
+};
+
+/*
+ * An OAuth error for http to render: status is the HTTP status for the
+ * JSON endpoints.  For /callback, redirect_uri (if set) is where the
+ * client is to learn of it, with state.
+ */
+struct oauth_error {
+	int32_t		status;
+	char		error[PROTO_ERROR_MAX];
+	char		description[PROTO_DESC_MAX];
+	char		redirect_uri[PROTO_REDIRECT_MAX];
+	char		state[PROTO_STATE_MAX];
+	uint8_t		has_state;
+};
+
+/* Bearer validation: http sends only the SHA-256 of the token. */
+struct auth_bearer_req {
+	char		token_hash[65];
+};
+
+/* Who the token belongs to; never a Forgejo token. */
+struct auth_bearer {
+	int64_t		user_id;
+	char		username[PROTO_NAME_MAX];
+	char		client_id[PROTO_CLIENT_ID_MAX];
+	char		grant_id[65];
+	char		resource[PROTO_URL_MAX];	/* "" for any */
+	char		scope[PROTO_SCOPE_MAX];
+	int64_t		expires_at;
 };
 
 #endif /* PROTO_H */
