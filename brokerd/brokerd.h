@@ -44,6 +44,10 @@
 #define DEFAULT_IDLE_TIMEOUT		900	/* seconds */
 #define DEFAULT_ACCESS_LIFETIME		3600	/* seconds */
 #define DEFAULT_REFRESH_LIFETIME	(30 * 24 * 3600)
+#define DEFAULT_REFRESH_GRACE		30	/* seconds */
+#define DEFAULT_CLIENT_PRUNE		(90 * 24 * 3600)
+#define DEFAULT_REGISTER_RATE		20	/* per hour and address */
+#define CONF_GRACE_MAX			3600
 
 /* Upper bounds of the numeric statements; the lower bound is 1. */
 #define CONF_SESSIONS_MAX		100000
@@ -80,6 +84,9 @@ struct brokerd_conf {
 	uint32_t		 mcp_idle_timeout;
 	uint32_t		 token_access_lifetime;
 	uint32_t		 token_refresh_lifetime;
+	uint32_t		 token_refresh_grace;
+	uint32_t		 client_prune_after;
+	uint32_t		 register_rate_limit;
 };
 
 struct imsg;
@@ -121,6 +128,7 @@ struct conn {
 	char			*body;
 	size_t			 bodylen;
 	struct health		*health;
+	void			*oauth;		/* oauth.c's state */
 };
 TAILQ_HEAD(conns, conn);
 
@@ -152,6 +160,17 @@ void	 conn_close(struct conn *);
 void	 conn_respond(struct conn *, int, const char *, const char *, size_t,
 	    const char *);
 void	 conn_error(struct conn *, int, const char *);
+
+/*
+ * oauth.c: the authorization server's front and the bearer check.
+ * oauth_route() returns 1 if it took the request; oauth_answer()
+ * returns 1 if it took the answer.  http_conn_cleanup() calls
+ * oauth_conn_cleanup() for whatever oauth.c hangs on a connection.
+ */
+void	 oauth_init(void);
+int	 oauth_route(struct conn *);
+int	 oauth_answer(enum proc_id, struct conn *, struct imsg *);
+void	 oauth_conn_cleanup(struct conn *);
 
 /* http.c */
 void	 http_route(struct conn *);

@@ -153,6 +153,7 @@ config_send_http(struct brokerd_conf *conf, struct imsgev *iev,
 	ch.max_sessions = conf->mcp_max_sessions;
 	ch.max_sessions_per_user = conf->mcp_max_sessions_per_user;
 	ch.idle_timeout = conf->mcp_idle_timeout;
+	ch.register_rate_limit = conf->register_rate_limit;
 	if (imsg_compose_event(iev, IMSG_CFG_HTTP, 0, -1, &ch,
 	    sizeof(ch)) == -1)
 		fatal("%s", __func__);
@@ -198,6 +199,8 @@ config_send_tokend(struct brokerd_conf *conf, struct imsgev *iev,
 	ct.gid = pd->gid;
 	ct.access_lifetime = conf->token_access_lifetime;
 	ct.refresh_lifetime = conf->token_refresh_lifetime;
+	ct.refresh_grace = conf->token_refresh_grace;
+	ct.client_prune_after = conf->client_prune_after;
 	if (imsg_compose_event(iev, IMSG_CFG_TOKEND, 0, -1, &ct,
 	    sizeof(ct)) == -1)
 		fatal("%s", __func__);

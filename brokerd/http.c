@@ -53,6 +53,8 @@ http_route(struct conn *c)
 		http_healthz(c);
 		return;
 	}
+	if (oauth_route(c))
+		return;
 	conn_error(c, 404, "not found");
 }
 
@@ -66,6 +68,8 @@ http_answer(enum proc_id from, struct conn *c, struct imsg *imsg)
 		http_health_answer(from, c, imsg);
 		break;
 	default:
+		if (oauth_answer(from, c, imsg))
+			break;
 		fatalx("%s: unexpected imsg %u from %s", __func__,
 		    imsg_get_type(imsg), proc_name(from));
 	}
@@ -79,6 +83,7 @@ http_conn_cleanup(struct conn *c)
 		free(c->health);
 		c->health = NULL;
 	}
+	oauth_conn_cleanup(c);
 }
 
 /*

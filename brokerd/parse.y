@@ -110,6 +110,9 @@ enum stmt {
 	ST_IDLE_TIMEOUT,
 	ST_ACCESS_LIFETIME,
 	ST_REFRESH_LIFETIME,
+	ST_REFRESH_GRACE,
+	ST_CLIENT_PRUNE,
+	ST_REGISTER_RATE,
 	ST_MAX
 };
 
@@ -130,6 +133,9 @@ static const char *stmt_names[ST_MAX] = {
 	"mcp idle timeout",
 	"token access lifetime",
 	"token refresh lifetime"
+	"token refresh grace",
+	"client prune after",
+	"register rate limit",
 };
 
 static struct brokerd_conf	*new_conf;
@@ -205,7 +211,8 @@ static void	 printq(const char *);
 static void	 printword(const char *);
 %}
 
-%token	ACCESS CERTIFICATE CHROOT CLIENT COMMAND DATABASE FILENAME FORGEJO
+%token	ACCESS AFTER CERTIFICATE CHROOT CLIENT COMMAND DATABASE FILENAME FORGEJO
+%token	GRACE LIMIT PRUNE RATE REGISTER
 %token	ID IDLE INCLUDE KEY LIFETIME LISTEN MAXIMUM MCP ON PER PORT PUBLIC
 %token	REFRESH SCOPE SECRET SESSIONS TIMEOUT TLS TOKEN URL USER
 %token	ERROR
@@ -381,6 +388,21 @@ main		: LISTEN ON string PORT port opttls {
 			    CONF_SECONDS_MAX, "token refresh lifetime",
 			    ST_REFRESH_LIFETIME);
 		}
+		| TOKEN REFRESH GRACE number {
+			(void)setnum(&new_conf->token_refresh_grace, $4, 0,
+			    CONF_GRACE_MAX, "token refresh grace",
+			    ST_REFRESH_GRACE);
+		}
+		| CLIENT PRUNE AFTER number {
+			(void)setnum(&new_conf->client_prune_after, $4, 60,
+			    CONF_SECONDS_MAX, "client prune after",
+			    ST_CLIENT_PRUNE);
+		}
+		| REGISTER RATE LIMIT number {
+			(void)setnum(&new_conf->register_rate_limit, $4, 1,
+			    CONF_SESSIONS_MAX, "register rate limit",
+			    ST_REGISTER_RATE);
+		}
 		;
 
 %%
@@ -456,6 +478,7 @@ lookup(const char *s)
 	/* This table must be sorted. */
 	static const struct keywords keywords[] = {
 		{ "access",		ACCESS },
+		{ "after",		AFTER },
 		{ "certificate",	CERTIFICATE },
 		{ "chroot",		CHROOT },
 		{ "client",		CLIENT },
@@ -463,19 +486,24 @@ lookup(const char *s)
 		{ "database",		DATABASE },
 		{ "file",		FILENAME },
 		{ "forgejo",		FORGEJO },
+		{ "grace",		GRACE },
 		{ "id",			ID },
 		{ "idle",		IDLE },
 		{ "include",		INCLUDE },
 		{ "key",		KEY },
 		{ "lifetime",		LIFETIME },
+		{ "limit",		LIMIT },
 		{ "listen",		LISTEN },
 		{ "max",		MAXIMUM },
 		{ "mcp",		MCP },
 		{ "on",			ON },
 		{ "per",		PER },
 		{ "port",		PORT },
+		{ "prune",		PRUNE },
 		{ "public",		PUBLIC },
+		{ "rate",		RATE },
 		{ "refresh",		REFRESH },
+		{ "register",		REGISTER },
 		{ "scope",		SCOPE },
 		{ "secret",		SECRET },
 		{ "sessions",		SESSIONS },
@@ -1408,6 +1436,9 @@ parse_config(const char *filename)
 	conf->mcp_idle_timeout = DEFAULT_IDLE_TIMEOUT;
 	conf->token_access_lifetime = DEFAULT_ACCESS_LIFETIME;
 	conf->token_refresh_lifetime = DEFAULT_REFRESH_LIFETIME;
+	conf->token_refresh_grace = DEFAULT_REFRESH_GRACE;
+	conf->client_prune_after = DEFAULT_CLIENT_PRUNE;
+	conf->register_rate_limit = DEFAULT_REGISTER_RATE;
 
 	if ((file = pushfile(filename)) == NULL) {
 		log_warn("%s", filename);
@@ -1570,4 +1601,7 @@ print_config(struct brokerd_conf *conf)
 	printf("mcp idle timeout %u\n", conf->mcp_idle_timeout);
 	printf("\ntoken access lifetime %u\n", conf->token_access_lifetime);
 	printf("token refresh lifetime %u\n", conf->token_refresh_lifetime);
+	printf("token refresh grace %u\n", conf->token_refresh_grace);
+	printf("\nclient prune after %u\n", conf->client_prune_after);
+	printf("register rate limit %u\n", conf->register_rate_limit);
 }

@@ -262,6 +262,7 @@ http_configure(void)
 		if (l->tls && tls_ctx == NULL)
 			fatalx("tls listener without a certificate");
 	json_object_seed(arc4random());
+	oauth_init();
 
 	pd.uid = http_env.cfg.uid;
 	pd.gid = http_env.cfg.gid;

@@ -118,6 +118,7 @@ struct cfg_http {
 	uint32_t	max_sessions;
 	uint32_t	max_sessions_per_user;
 	uint32_t	idle_timeout;
+	uint32_t	register_rate_limit;
 };
 
 struct cfg_tokend {
@@ -132,6 +133,8 @@ struct cfg_tokend {
 	uint32_t	gid;
 	uint32_t	access_lifetime;
 	uint32_t	refresh_lifetime;
+	uint32_t	refresh_grace;
+	uint32_t	client_prune_after;
 };
 
 struct cfg_spawnd {

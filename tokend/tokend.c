@@ -185,10 +185,13 @@ tokend_configure(void)
 	memset(&pd, 0, sizeof(pd));
 	pd.uid = tokend_env.cfg.uid;
 	pd.gid = tokend_env.cfg.gid;
+	/* The CA certificates are read now; the sandbox forbids it later. */
+	forgejo_init(&tokend_env.cfg);
 	proc_privdrop(&pd);
 	sandbox_tokend(dirname(dir));
 	if (db_open(tokend_env.cfg.database) == -1)
 		fatalx("cannot use database %s", tokend_env.cfg.database);
+	oauth_init();
 	tokend_env.configured = 1;
 	if (imsg_compose_event(tokend_env.iev[PROC_PARENT], IMSG_CTL_READY, 0,
 	    -1, NULL, 0) == -1)
@@ -234,6 +237,8 @@ tokend_dispatch_peer(int fd, short event, void *arg)
 			tokend_health(iev, &imsg);
 			break;
 		default:
+			if (from == PROC_HTTP && oauth_dispatch(iev, &imsg))
+				break;
 			fatalx("%s: unexpected imsg %u from %s", __func__,
 			    imsg_get_type(&imsg), proc_name(from));
 		}

@@ -40,6 +40,7 @@ extern const size_t		nmigrations;
 
 #include "proto.h"
 
+struct imsg;
 struct imsgev;
 
 struct tokend_env {
@@ -50,6 +51,57 @@ struct tokend_env {
 
 /* tokend.c */
 extern struct tokend_env	 tokend_env;
+
+/*
+ * forgejo.c: tokend's client of Forgejo's OAuth2 provider and API.
+ * Every call is asynchronous on tokend's event loop, bounded by
+ * FORGEJO_TIMEOUT, and reports exactly once through its callback.
+ * Tokens handed to a callback live in buffers that are cleared after
+ * the callback returns: copy what you keep.
+ */
+#define FORGEJO_TIMEOUT		10		/* seconds, whole request */
+#define FORGEJO_TOKEN_MAX	4096		/* Forgejo's JWTs: ~850 bytes */
+#define FORGEJO_ANSWER_MAX	(1024 * 1024)
+
+enum forgejo_result {
+	FORGEJO_OK,
+	FORGEJO_REFUSED,	/* an OAuth error, or 401/403 from the API */
+	FORGEJO_UNAVAILABLE,	/* unreachable, timed out, or 5xx */
+	FORGEJO_BAD_ANSWER	/* an answer that is not what Forgejo says */
+};
+
+struct forgejo_tokens {
+	char		 access_token[FORGEJO_TOKEN_MAX];
+	char		 refresh_token[FORGEJO_TOKEN_MAX];
+	int64_t		 expires_at;	/* absolute, from expires_in */
+};
+
+struct forgejo_user {
+	int64_t		 id;
+	char		 login[256];
+};
+
+/* error: the OAuth "error" code when refused, else "" */
+typedef void	(*forgejo_tokens_cb)(enum forgejo_result, const char *,
+		    const struct forgejo_tokens *, void *);
+typedef void	(*forgejo_user_cb)(enum forgejo_result,
+		    const struct forgejo_user *, void *);
+
+void	 forgejo_init(const struct cfg_tokend *);
+int	 forgejo_authorize_url(char *, size_t, const char *, const char *);
+void	 forgejo_exchange_code(const char *, const char *, forgejo_tokens_cb,
+	    void *);
+void	 forgejo_refresh(const char *, forgejo_tokens_cb, void *);
+void	 forgejo_get_user(const char *, forgejo_user_cb, void *);
+const char *forgejo_result_str(enum forgejo_result);
+
+/*
+ * oauth.c: the authorization server's state.  oauth_dispatch() takes
+ * the IMSG_OAUTH_* and IMSG_AUTH_* requests of the http process and
+ * returns 0 for any other type.
+ */
+void	 oauth_init(void);
+int	 oauth_dispatch(struct imsgev *, struct imsg *);
 
 /* db.c */
 struct sqlite3;
