@@ -71,7 +71,7 @@ BROKERD_SRCS =	$(OBJ)/parse.c brokerd/brokerd.c brokerd/config.c \
 		brokerd/server.c
 TOKEND_SRCS =	tokend/tokend.c tokend/db.c tokend/forgejo.c \
 		tokend/oauth.c $(OBJ)/migrations.c
-SPAWND_SRCS =	spawnd/spawnd.c
+SPAWND_SRCS =	spawnd/spawnd.c spawnd/child.c
 
 objs =		$(patsubst %.c,$(OBJ)/%.o,$(patsubst $(OBJ)/%,%,$(1)))
 SHARED_OBJS =	$(call objs,$(SHARED_SRCS))

@@ -56,13 +56,20 @@ static void	 parent_start(const char *, int, int);
 static void	 parent_connect_peers(void);
 static void	 parent_dispatch(int, short, void *);
 static void	 parent_sig(int, short, void *);
+static void	 parent_track_pgid(struct imsg *);
+static void	 parent_kill_pgids(int);
 static int	 parent_reap_log(void);
 static void	 parent_reap(void);
 static void	 parent_collect(void);
 static void	 parent_shutdown(int) __dead;
 
+/* Process groups of the MCP children, as spawnd reports them. */
+#define PARENT_PGIDS_MAX	4096
+
 static struct {
 	struct brokerd_conf	*conf;
+	pid_t			 pgids[PARENT_PGIDS_MAX];
+	int			 npgids;
 	struct imsgev		*iev[PROC_MAX];
 	pid_t			 pid[PROC_MAX];
 	int			 ready;
@@ -350,6 +357,13 @@ parent_dispatch(int fd, short event, void *arg)
 			if (++env.ready == PROC_MAX - 1)
 				log_info("ready");
 			break;
+		case IMSG_CHILD_STARTED:
+		case IMSG_CHILD_GONE:
+			if (id != PROC_SPAWND)
+				fatalx("%s: child report from %s", __func__,
+				    proc_name(id));
+			parent_track_pgid(&imsg);
+			break;
 		default:
 			fatalx("%s: unexpected imsg %u from %s", __func__,
 			    imsg_get_type(&imsg), proc_name(id));
@@ -357,6 +371,41 @@ parent_dispatch(int fd, short event, void *arg)
 		imsg_free(&imsg);
 	}
 	imsg_event_add(iev);
+}
+
+/*
+ * spawnd kills its children when it leaves; the parent keeps their
+ * process groups too, so that none survives even a spawnd killed with
+ * SIGKILL.
+ */
+static void
+parent_track_pgid(struct imsg *imsg)
+{
+	struct child_pg	 pg;
+	int		 i;
+
+	if (imsg_get_data(imsg, &pg, sizeof(pg)) == -1 || pg.pgid <= 1)
+		fatalx("%s: bad child report", __func__);
+	if (imsg_get_type(imsg) == IMSG_CHILD_GONE) {
+		for (i = 0; i < env.npgids; i++)
+			if (env.pgids[i] == pg.pgid) {
+				env.pgids[i] = env.pgids[--env.npgids];
+				break;
+			}
+		return;
+	}
+	if (env.npgids == PARENT_PGIDS_MAX)
+		fatalx("%s: too many children", __func__);
+	env.pgids[env.npgids++] = pg.pgid;
+}
+
+static void
+parent_kill_pgids(int sig)
+{
+	int	 i;
+
+	for (i = 0; i < env.npgids; i++)
+		(void)kill(-env.pgids[i], sig);
 }
 
 static void
@@ -452,6 +501,7 @@ parent_shutdown(int code)
 	int		 alive, status, waited;
 
 	env.shutting_down = 1;
+	parent_kill_pgids(SIGTERM);
 	for (id = PROC_HTTP; id < PROC_MAX; id++) {
 		if (env.iev[id] == NULL)
 			continue;
@@ -480,6 +530,7 @@ parent_shutdown(int code)
 			break;
 		nanosleep(&ts, NULL);
 	}
+	parent_kill_pgids(SIGKILL);
 	log_info("terminating");
 	exit(code);
 }

@@ -48,6 +48,13 @@
 #define DEFAULT_CLIENT_PRUNE		(90 * 24 * 3600)
 #define DEFAULT_REGISTER_RATE		20	/* per hour and address */
 #define CONF_GRACE_MAX			3600
+#define DEFAULT_LIMIT_DATA		2048	/* MiB */
+#define DEFAULT_LIMIT_FILES		256
+#define DEFAULT_LIMIT_PROCS		256
+#define DEFAULT_LIMIT_CPU		86400	/* seconds */
+#define DEFAULT_MAX_MESSAGE		(4 * 1024 * 1024)
+#define MCP_PATHS_MAX			16
+#define MCP_ORIGINS_MAX			16
 
 /* Upper bounds of the numeric statements; the lower bound is 1. */
 #define CONF_SESSIONS_MAX		100000
@@ -85,6 +92,16 @@ struct brokerd_conf {
 	uint32_t		 token_access_lifetime;
 	uint32_t		 token_refresh_lifetime;
 	uint32_t		 token_refresh_grace;
+	char			*mcp_paths[MCP_PATHS_MAX];
+	int			 mcp_npaths;
+	char			*mcp_origins[MCP_ORIGINS_MAX];
+	int			 mcp_norigins;
+	char			 mcp_home[PROTO_PATH_MAX];
+	uint32_t		 mcp_limit_data;
+	uint32_t		 mcp_limit_files;
+	uint32_t		 mcp_limit_procs;
+	uint32_t		 mcp_limit_cpu;
+	uint32_t		 mcp_max_message;
 	uint32_t		 client_prune_after;
 	uint32_t		 register_rate_limit;
 };
@@ -132,8 +149,12 @@ struct conn {
 };
 TAILQ_HEAD(conns, conn);
 
+#define HTTP_ORIGINS_MAX	16
+
 struct http_env {
 	struct cfg_http		 cfg;
+	char			*origins[HTTP_ORIGINS_MAX];
+	int			 norigins;
 	struct imsgev		*iev[PROC_MAX];
 	struct conns		 conns;
 	int			 nconns;

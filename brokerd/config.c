@@ -50,6 +50,7 @@ static struct {
 static int	config_listen(struct listen_addr *);
 static void	config_send_chunks(struct imsgev *, uint32_t, const char *,
 		    size_t);
+static void	config_send_strings(struct imsgev *, uint32_t, char **, int);
 
 static int
 config_listen(struct listen_addr *la)
@@ -134,6 +135,18 @@ config_send_chunks(struct imsgev *iev, uint32_t type, const char *buf,
 	}
 }
 
+/* Each string a message of its own, with its NUL. */
+static void
+config_send_strings(struct imsgev *iev, uint32_t type, char **list, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (imsg_compose_event(iev, type, 0, -1, list[i],
+		    strlen(list[i]) + 1) == -1)
+			fatal("%s", __func__);
+}
+
 void
 config_send_http(struct brokerd_conf *conf, struct imsgev *iev,
     const struct privdrop *pd)
@@ -154,9 +167,12 @@ config_send_http(struct brokerd_conf *conf, struct imsgev *iev,
 	ch.max_sessions_per_user = conf->mcp_max_sessions_per_user;
 	ch.idle_timeout = conf->mcp_idle_timeout;
 	ch.register_rate_limit = conf->register_rate_limit;
+	ch.max_message = conf->mcp_max_message;
 	if (imsg_compose_event(iev, IMSG_CFG_HTTP, 0, -1, &ch,
 	    sizeof(ch)) == -1)
 		fatal("%s", __func__);
+	config_send_strings(iev, IMSG_CFG_ORIGIN, conf->mcp_origins,
+	    conf->mcp_norigins);
 
 	TAILQ_FOREACH(la, &conf->listen, entry) {
 		memset(&cl, 0, sizeof(cl));
@@ -214,7 +230,6 @@ config_send_spawnd(struct brokerd_conf *conf, struct imsgev *iev,
     const struct privdrop *pd)
 {
 	struct cfg_spawnd	 cs;
-	int			 i;
 
 	memset(&cs, 0, sizeof(cs));
 	strlcpy(cs.forgejo_url, conf->forgejo_url, sizeof(cs.forgejo_url));
@@ -224,13 +239,18 @@ config_send_spawnd(struct brokerd_conf *conf, struct imsgev *iev,
 	cs.max_sessions = conf->mcp_max_sessions;
 	cs.max_sessions_per_user = conf->mcp_max_sessions_per_user;
 	cs.idle_timeout = conf->mcp_idle_timeout;
+	strlcpy(cs.home, conf->mcp_home, sizeof(cs.home));
+	cs.limit_data = conf->mcp_limit_data;
+	cs.limit_files = conf->mcp_limit_files;
+	cs.limit_procs = conf->mcp_limit_procs;
+	cs.limit_cpu = conf->mcp_limit_cpu;
 	if (imsg_compose_event(iev, IMSG_CFG_SPAWND, 0, -1, &cs,
 	    sizeof(cs)) == -1)
 		fatal("%s", __func__);
-	for (i = 0; i < conf->mcp_argc; i++)
-		if (imsg_compose_event(iev, IMSG_CFG_MCP_ARG, 0, -1,
-		    conf->mcp_argv[i], strlen(conf->mcp_argv[i]) + 1) == -1)
-			fatal("%s", __func__);
+	config_send_strings(iev, IMSG_CFG_MCP_ARG, conf->mcp_argv,
+	    conf->mcp_argc);
+	config_send_strings(iev, IMSG_CFG_MCP_PATH, conf->mcp_paths,
+	    conf->mcp_npaths);
 	if (imsg_compose_event(iev, IMSG_CFG_DONE, 0, -1, NULL, 0) == -1)
 		fatal("%s", __func__);
 }

@@ -113,6 +113,12 @@ enum stmt {
 	ST_REFRESH_GRACE,
 	ST_CLIENT_PRUNE,
 	ST_REGISTER_RATE,
+	ST_MCP_HOME,
+	ST_LIMIT_DATA,
+	ST_LIMIT_FILES,
+	ST_LIMIT_PROCS,
+	ST_LIMIT_CPU,
+	ST_MAX_MESSAGE,
 	ST_MAX
 };
 
@@ -136,6 +142,12 @@ static const char *stmt_names[ST_MAX] = {
 	"token refresh grace",
 	"client prune after",
 	"register rate limit",
+	"mcp home",
+	"mcp limit data",
+	"mcp limit files",
+	"mcp limit processes",
+	"mcp limit cpu",
+	"mcp max message",
 };
 
 static struct brokerd_conf	*new_conf;
@@ -206,6 +218,8 @@ static void	 warn_secret_in_conf(void);
 static int	 check_file_secrecy(int, const char *);
 static int	 read_secret_file(const char *);
 static void	 set_command(const char *);
+static void	 add_string(const char *, char **, int *, int, const char *,
+		    int);
 static void	 check_config(void);
 static void	 printq(const char *);
 static void	 printword(const char *);
@@ -213,6 +227,7 @@ static void	 printword(const char *);
 
 %token	ACCESS AFTER CERTIFICATE CHROOT CLIENT COMMAND DATABASE FILENAME FORGEJO
 %token	GRACE LIMIT PRUNE RATE REGISTER
+%token	ALLOW CPU DATA FILES HOME MESSAGE ORIGIN PATH PROCESSES
 %token	ID IDLE INCLUDE KEY LIFETIME LISTEN MAXIMUM MCP ON PER PORT PUBLIC
 %token	REFRESH SCOPE SECRET SESSIONS TIMEOUT TLS TOKEN URL USER
 %token	ERROR
@@ -363,6 +378,48 @@ main		: LISTEN ON string PORT port opttls {
 			if (once(ST_MCP_COMMAND) == 0)
 				set_command($3);
 		}
+		| MCP PATH STRING {
+			add_string($3, new_conf->mcp_paths,
+			    &new_conf->mcp_npaths, MCP_PATHS_MAX, "mcp path", 1);
+		}
+		| MCP HOME STRING {
+			if (once(ST_MCP_HOME) == 0) {
+				if ($3[0] != '/')
+					yyerror("mcp home \"%s\": not an absolute "
+					    "path", $3);
+				else if (strlcpy(new_conf->mcp_home, $3,
+				    sizeof(new_conf->mcp_home)) >=
+				    sizeof(new_conf->mcp_home))
+					yyerror("mcp home too long");
+			}
+		}
+		| MCP ALLOW ORIGIN STRING {
+			add_string($4, new_conf->mcp_origins,
+			    &new_conf->mcp_norigins, MCP_ORIGINS_MAX,
+			    "mcp allow origin", 0);
+		}
+		| MCP LIMIT DATA number {
+			(void)setnum(&new_conf->mcp_limit_data, $4, 16,
+			    1024 * 1024, "mcp limit data", ST_LIMIT_DATA);
+		}
+		| MCP LIMIT FILES number {
+			(void)setnum(&new_conf->mcp_limit_files, $4, 16,
+			    65536, "mcp limit files", ST_LIMIT_FILES);
+		}
+		| MCP LIMIT PROCESSES number {
+			(void)setnum(&new_conf->mcp_limit_procs, $4, 1,
+			    CONF_SESSIONS_MAX, "mcp limit processes",
+			    ST_LIMIT_PROCS);
+		}
+		| MCP LIMIT CPU number {
+			(void)setnum(&new_conf->mcp_limit_cpu, $4, 1,
+			    CONF_SECONDS_MAX, "mcp limit cpu", ST_LIMIT_CPU);
+		}
+		| MCP MAXIMUM MESSAGE number {
+			(void)setnum(&new_conf->mcp_max_message, $4, 1024,
+			    64 * 1024 * 1024, "mcp max message",
+			    ST_MAX_MESSAGE);
+		}
 		| MCP MAXIMUM SESSIONS number {
 			(void)setnum(&new_conf->mcp_max_sessions, $4, 1,
 			    CONF_SESSIONS_MAX, "mcp max sessions",
@@ -479,14 +536,19 @@ lookup(const char *s)
 	static const struct keywords keywords[] = {
 		{ "access",		ACCESS },
 		{ "after",		AFTER },
+		{ "allow",		ALLOW },
 		{ "certificate",	CERTIFICATE },
 		{ "chroot",		CHROOT },
 		{ "client",		CLIENT },
 		{ "command",		COMMAND },
+		{ "cpu",		CPU },
+		{ "data",		DATA },
 		{ "database",		DATABASE },
 		{ "file",		FILENAME },
+		{ "files",		FILES },
 		{ "forgejo",		FORGEJO },
 		{ "grace",		GRACE },
+		{ "home",		HOME },
 		{ "id",			ID },
 		{ "idle",		IDLE },
 		{ "include",		INCLUDE },
@@ -496,9 +558,13 @@ lookup(const char *s)
 		{ "listen",		LISTEN },
 		{ "max",		MAXIMUM },
 		{ "mcp",		MCP },
+		{ "message",		MESSAGE },
 		{ "on",			ON },
+		{ "origin",		ORIGIN },
+		{ "path",		PATH },
 		{ "per",		PER },
 		{ "port",		PORT },
+		{ "processes",		PROCESSES },
 		{ "prune",		PRUNE },
 		{ "public",		PUBLIC },
 		{ "rate",		RATE },
@@ -1362,6 +1428,27 @@ set_command(const char *path)
 	new_conf->mcp_argv[new_conf->mcp_argc] = NULL;
 }
 
+/* A repeatable statement's value; paths must be absolute. */
+static void
+add_string(const char *value, char **list, int *n, int max,
+    const char *what, int is_path)
+{
+	if (*n >= max) {
+		yyerror("%s: at most %d", what, max);
+		return;
+	}
+	if (is_path && value[0] != '/') {
+		yyerror("%s \"%s\": not an absolute path", what, value);
+		return;
+	}
+	if (strlen(value) >= PROTO_PATH_MAX) {
+		yyerror("%s too long", what);
+		return;
+	}
+	if ((list[(*n)++] = strdup(value)) == NULL)
+		fatal("%s", __func__);
+}
+
 /* Required statements, defaults that depend on others, and relations. */
 static void
 check_config(void)
@@ -1439,6 +1526,12 @@ parse_config(const char *filename)
 	conf->token_refresh_grace = DEFAULT_REFRESH_GRACE;
 	conf->client_prune_after = DEFAULT_CLIENT_PRUNE;
 	conf->register_rate_limit = DEFAULT_REGISTER_RATE;
+	(void)strlcpy(conf->mcp_home, BROKERD_CHROOT, sizeof(conf->mcp_home));
+	conf->mcp_limit_data = DEFAULT_LIMIT_DATA;
+	conf->mcp_limit_files = DEFAULT_LIMIT_FILES;
+	conf->mcp_limit_procs = DEFAULT_LIMIT_PROCS;
+	conf->mcp_limit_cpu = DEFAULT_LIMIT_CPU;
+	conf->mcp_max_message = DEFAULT_MAX_MESSAGE;
 
 	if ((file = pushfile(filename)) == NULL) {
 		log_warn("%s", filename);
@@ -1511,6 +1604,10 @@ free_config(struct brokerd_conf *conf)
 	}
 	for (i = 0; i < conf->mcp_argc; i++)
 		free(conf->mcp_argv[i]);
+	for (i = 0; i < conf->mcp_npaths; i++)
+		free(conf->mcp_paths[i]);
+	for (i = 0; i < conf->mcp_norigins; i++)
+		free(conf->mcp_origins[i]);
 	explicit_bzero(conf->forgejo_client_secret,
 	    sizeof(conf->forgejo_client_secret));
 	free(conf);
@@ -1599,6 +1696,24 @@ print_config(struct brokerd_conf *conf)
 	printf("mcp max sessions per user %u\n",
 	    conf->mcp_max_sessions_per_user);
 	printf("mcp idle timeout %u\n", conf->mcp_idle_timeout);
+	printf("mcp max message %u\n", conf->mcp_max_message);
+	printf("mcp home ");
+	printq(conf->mcp_home);
+	putchar('\n');
+	for (i = 0; i < conf->mcp_npaths; i++) {
+		printf("mcp path ");
+		printq(conf->mcp_paths[i]);
+		putchar('\n');
+	}
+	for (i = 0; i < conf->mcp_norigins; i++) {
+		printf("mcp allow origin ");
+		printq(conf->mcp_origins[i]);
+		putchar('\n');
+	}
+	printf("mcp limit data %u\n", conf->mcp_limit_data);
+	printf("mcp limit files %u\n", conf->mcp_limit_files);
+	printf("mcp limit processes %u\n", conf->mcp_limit_procs);
+	printf("mcp limit cpu %u\n", conf->mcp_limit_cpu);
 	printf("\ntoken access lifetime %u\n", conf->token_access_lifetime);
 	printf("token refresh lifetime %u\n", conf->token_refresh_lifetime);
 	printf("token refresh grace %u\n", conf->token_refresh_grace);

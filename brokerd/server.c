@@ -148,6 +148,18 @@ http_add_listener(struct imsg *imsg)
 }
 
 static void
+http_add_origin(struct imsg *imsg)
+{
+	char	 origin[PROTO_URL_MAX];
+
+	if (http_env.norigins >= HTTP_ORIGINS_MAX ||
+	    imsg_get_strbuf(imsg, origin, sizeof(origin)) == -1)
+		fatalx("%s: bad IMSG_CFG_ORIGIN", __func__);
+	if ((http_env.origins[http_env.norigins++] = strdup(origin)) == NULL)
+		fatal("%s", __func__);
+}
+
+static void
 http_add_peer(struct imsg *imsg)
 {
 	struct ctl_procfd	 pf;
@@ -197,6 +209,9 @@ http_dispatch_parent(int fd, short event, void *arg)
 			break;
 		case IMSG_CFG_LISTEN:
 			http_add_listener(&imsg);
+			break;
+		case IMSG_CFG_ORIGIN:
+			http_add_origin(&imsg);
 			break;
 		case IMSG_CFG_TLS_CERT:
 			tlsbuf_append(&tlsbuf.cert, &tlsbuf.certlen, &imsg);

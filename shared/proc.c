@@ -16,6 +16,7 @@
 
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -175,10 +176,17 @@ proc_privdrop(const struct privdrop *pd)
 		fatalx("privileges were not dropped");
 }
 
-/* Children leave reload and broken pipes to the parent. */
+/*
+ * Children leave reload and broken pipes to the parent, and never dump
+ * core: their memory holds tokens and secrets.
+ */
 void
 proc_child_signals(void)
 {
+	struct rlimit	 rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("setrlimit RLIMIT_CORE");
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);

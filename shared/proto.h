@@ -64,6 +64,8 @@ enum imsg_type {
 	IMSG_CFG_TOKEND,	/* struct cfg_tokend */
 	IMSG_CFG_SPAWND,	/* struct cfg_spawnd */
 	IMSG_CFG_MCP_ARG,	/* one argv element of the mcp command */
+	IMSG_CFG_MCP_PATH,	/* a path the mcp command may read */
+	IMSG_CFG_ORIGIN,	/* an allowed Origin of browser clients */
 	IMSG_CFG_DONE,		/* configuration complete */
 	IMSG_CTL_READY,		/* process -> parent: sandboxed, serving */
 
@@ -94,6 +96,21 @@ enum imsg_type {
 	IMSG_AUTH_BEARER,	/* struct auth_bearer_req */
 	IMSG_AUTH_BEARER_OK,	/* struct auth_bearer */
 
+	/*
+	 * MCP sessions.  http asks tokend to open one; tokend hands the
+	 * user's Forgejo token to spawnd (the only channel a Forgejo token
+	 * ever crosses); spawnd starts the child and passes one end of its
+	 * stdio socket to http, or says why not.
+	 */
+	IMSG_SESSION_OPEN,	/* http -> tokend: struct session_open */
+	IMSG_SPAWN,		/* tokend -> spawnd: struct spawn_req */
+	IMSG_SESSION_READY,	/* spawnd -> http: fd, struct session_ready */
+	IMSG_SESSION_FAIL,	/* tokend|spawnd -> http: struct session_fail */
+	IMSG_SESSION_CLOSE,	/* http -> spawnd: struct session_ref */
+	IMSG_SESSION_EXIT,	/* spawnd -> http: struct session_exit */
+	IMSG_CHILD_STARTED,	/* spawnd -> parent: struct child_pg */
+	IMSG_CHILD_GONE,	/* spawnd -> parent: struct child_pg */
+
 	IMSG_MAX
 };
 
@@ -119,6 +136,7 @@ struct cfg_http {
 	uint32_t	max_sessions_per_user;
 	uint32_t	idle_timeout;
 	uint32_t	register_rate_limit;
+	uint32_t	max_message;
 };
 
 struct cfg_tokend {
@@ -139,6 +157,11 @@ struct cfg_tokend {
 
 struct cfg_spawnd {
 	char		forgejo_url[PROTO_URL_MAX];
+	char		home[PROTO_PATH_MAX];
+	uint32_t	limit_data;	/* MiB */
+	uint32_t	limit_files;
+	uint32_t	limit_procs;
+	uint32_t	limit_cpu;	/* seconds */
 	char		user[PROTO_NAME_MAX];
 	uint32_t	uid;		/* resolved by the parent */
 	uint32_t	gid;
@@ -300,6 +323,54 @@ struct auth_bearer {
 	char		resource[PROTO_URL_MAX];	/* "" for any */
 	char		scope[PROTO_SCOPE_MAX];
 	int64_t		expires_at;
+};
+
+#define PROTO_SESSION_MAX	65	/* a session id with its NUL */
+#define PROTO_FORGEJO_TOKEN_MAX	4096
+
+struct session_ref {
+	char		session_id[PROTO_SESSION_MAX];
+};
+
+struct session_open {
+	char		session_id[PROTO_SESSION_MAX];
+	char		grant_id[65];
+	int64_t		user_id;
+	char		username[PROTO_NAME_MAX];
+};
+
+/* The one message that carries a Forgejo token; cleared once used. */
+struct spawn_req {
+	char		session_id[PROTO_SESSION_MAX];
+	int64_t		user_id;
+	char		username[PROTO_NAME_MAX];
+	char		forgejo_token[PROTO_FORGEJO_TOKEN_MAX];
+	int64_t		token_expires_at;
+};
+
+struct session_ready {
+	char		session_id[PROTO_SESSION_MAX];
+	int32_t		pid;
+};
+
+/* status: the HTTP status the client is to get (401, 429, 503, ...). */
+struct session_fail {
+	char		session_id[PROTO_SESSION_MAX];
+	int32_t		status;
+	char		reason[PROTO_DESC_MAX];
+};
+
+/* wait(2) status of the child, and its last line on stderr. */
+struct session_exit {
+	char		session_id[PROTO_SESSION_MAX];
+	int32_t		pid;
+	int32_t		status;
+	char		last_stderr[PROTO_DESC_MAX];
+};
+
+/* A child's process group, for the parent to kill at shutdown. */
+struct child_pg {
+	int32_t		pgid;
 };
 
 #endif /* PROTO_H */

@@ -22,7 +22,9 @@
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
+#include <errno.h>
 #include <event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +43,9 @@ static void	 spawnd_sig(int, short, void *);
 static void	 spawnd_dispatch_parent(int, short, void *);
 static void	 spawnd_dispatch_peer(int, short, void *);
 static void	 spawnd_add_arg(struct imsg *);
+static void	 spawnd_add_path(struct imsg *);
+static void	 spawnd_spawn(struct imsg *);
+static void	 spawnd_close(struct imsg *);
 static void	 spawnd_configure(void);
 static void	 spawnd_health(struct imsgev *, struct imsg *);
 static void	 spawnd_shutdown(int) __dead;
@@ -58,7 +63,7 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct event	 ev_sigint, ev_sigterm;
+	struct event	 ev_sigint, ev_sigterm, ev_sigchld;
 	int		 ch, debug = 0, verbose = 0;
 
 	while ((ch = getopt(argc, argv, "dv")) != -1) {
@@ -87,6 +92,9 @@ main(int argc, char *argv[])
 	signal_set(&ev_sigterm, SIGTERM, spawnd_sig, NULL);
 	signal_add(&ev_sigint, NULL);
 	signal_add(&ev_sigterm, NULL);
+	signal_set(&ev_sigchld, SIGCHLD, spawnd_sig, NULL);
+	signal_add(&ev_sigchld, NULL);
+	TAILQ_INIT(&spawnd_env.children);
 	spawnd_env.iev[PROC_PARENT] = proc_channel(PROC_PARENT_FD, "parent",
 	    1, spawnd_dispatch_parent, NULL);
 	event_dispatch();
@@ -96,12 +104,17 @@ main(int argc, char *argv[])
 static void
 spawnd_sig(int sig, short event, void *arg)
 {
+	if (sig == SIGCHLD) {
+		child_reap();
+		return;
+	}
 	spawnd_shutdown(0);
 }
 
 static void
 spawnd_shutdown(int code)
 {
+	child_kill_all();
 	log_debug("exiting");
 	exit(code);
 }
@@ -137,6 +150,41 @@ spawnd_add_arg(struct imsg *imsg)
 }
 
 static void
+spawnd_add_path(struct imsg *imsg)
+{
+	char	 path[PROTO_PATH_MAX];
+
+	if (spawnd_env.npaths >= MCP_PATHS_MAX)
+		fatalx("%s: too many paths", __func__);
+	if (imsg_get_strbuf(imsg, path, sizeof(path)) == -1)
+		fatalx("%s: bad IMSG_CFG_MCP_PATH", __func__);
+	if ((spawnd_env.paths[spawnd_env.npaths++] = strdup(path)) == NULL)
+		fatal("%s", __func__);
+}
+
+static void
+spawnd_spawn(struct imsg *imsg)
+{
+	struct spawn_req	 req;
+
+	if (imsg_get_data(imsg, &req, sizeof(req)) == -1)
+		fatalx("%s: bad IMSG_SPAWN", __func__);
+	child_spawn(&req);
+	explicit_bzero(&req, sizeof(req));
+}
+
+static void
+spawnd_close(struct imsg *imsg)
+{
+	struct session_ref	 sr;
+
+	if (imsg_get_data(imsg, &sr, sizeof(sr)) == -1)
+		fatalx("%s: bad IMSG_SESSION_CLOSE", __func__);
+	sr.session_id[sizeof(sr.session_id) - 1] = '\0';
+	child_close(sr.session_id);
+}
+
+static void
 spawnd_dispatch_parent(int fd, short event, void *arg)
 {
 	struct imsgev	*iev = arg;
@@ -167,6 +215,9 @@ spawnd_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CFG_MCP_ARG:
 			spawnd_add_arg(&imsg);
 			break;
+		case IMSG_CFG_MCP_PATH:
+			spawnd_add_path(&imsg);
+			break;
 		case IMSG_CFG_DONE:
 			spawnd_configure();
 			break;
@@ -188,7 +239,8 @@ static void
 spawnd_configure(void)
 {
 	struct privdrop	 pd;
-	const char	*paths[MCP_ARGS_MAX + 1];
+	const char	*paths[MCP_ARGS_MAX + MCP_PATHS_MAX + 1];
+	struct stat	 st;
 	int		 i, n = 0;
 
 	if (spawnd_env.iev[PROC_HTTP] == NULL ||
@@ -208,8 +260,15 @@ spawnd_configure(void)
 		if (spawnd_env.argv[i][0] == '/' &&
 		    access(spawnd_env.argv[i], R_OK) == 0)
 			paths[n++] = spawnd_env.argv[i];
+	for (i = 0; i < spawnd_env.npaths; i++)
+		if (access(spawnd_env.paths[i], R_OK) == 0)
+			paths[n++] = spawnd_env.paths[i];
+		else
+			log_warnx("mcp path %s: %s", spawnd_env.paths[i],
+			    strerror(errno));
 	paths[n] = NULL;
-	sandbox_spawnd(paths, NULL);
+	sandbox_spawnd(paths, stat(spawnd_env.cfg.home, &st) == 0 &&
+	    S_ISDIR(st.st_mode) ? spawnd_env.cfg.home : NULL);
 	spawnd_env.configured = 1;
 	if (imsg_compose_event(spawnd_env.iev[PROC_PARENT], IMSG_CTL_READY, 0,
 	    -1, NULL, 0) == -1)
@@ -253,6 +312,18 @@ spawnd_dispatch_peer(int fd, short event, void *arg)
 				fatalx("%s: health request from %s",
 				    __func__, proc_name(from));
 			spawnd_health(iev, &imsg);
+			break;
+		case IMSG_SPAWN:
+			if (from != PROC_TOKEND)
+				fatalx("%s: spawn request from %s",
+				    __func__, proc_name(from));
+			spawnd_spawn(&imsg);
+			break;
+		case IMSG_SESSION_CLOSE:
+			if (from != PROC_HTTP)
+				fatalx("%s: close request from %s",
+				    __func__, proc_name(from));
+			spawnd_close(&imsg);
 			break;
 		default:
 			fatalx("%s: unexpected imsg %u from %s", __func__,
