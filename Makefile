@@ -67,8 +67,8 @@ endif
 SHARED_SRCS =	shared/log.c shared/imsg.c shared/proc.c shared/util.c \
 		$(SANDBOX)
 BROKERD_SRCS =	$(OBJ)/parse.c brokerd/brokerd.c brokerd/config.c \
-		brokerd/http.c brokerd/http_parse.c brokerd/oauth.c \
-		brokerd/server.c
+		brokerd/http.c brokerd/http_parse.c brokerd/mcp.c \
+		brokerd/oauth.c brokerd/server.c
 TOKEND_SRCS =	tokend/tokend.c tokend/db.c tokend/forgejo.c \
 		tokend/oauth.c $(OBJ)/migrations.c
 SPAWND_SRCS =	spawnd/spawnd.c spawnd/child.c

@@ -116,6 +116,7 @@ struct privdrop;
 enum conn_state {
 	CONN_READING,		/* reading a request */
 	CONN_WAITING,		/* routed, waiting for tokend or spawnd */
+	CONN_STREAMING,		/* an event stream is open */
 	CONN_WRITING		/* response queued */
 };
 
@@ -146,6 +147,7 @@ struct conn {
 	size_t			 bodylen;
 	struct health		*health;
 	void			*oauth;		/* oauth.c's state */
+	void			*mcp;		/* mcp.c's state */
 };
 TAILQ_HEAD(conns, conn);
 
@@ -181,6 +183,9 @@ void	 conn_close(struct conn *);
 void	 conn_respond(struct conn *, int, const char *, const char *, size_t,
 	    const char *);
 void	 conn_error(struct conn *, int, const char *);
+void	 conn_stream_begin(struct conn *, int, const char *);
+void	 conn_stream_write(struct conn *, const char *, size_t);
+void	 conn_stream_end(struct conn *);
 
 /*
  * oauth.c: the authorization server's front and the bearer check.
@@ -192,6 +197,18 @@ void	 oauth_init(void);
 int	 oauth_route(struct conn *);
 int	 oauth_answer(enum proc_id, struct conn *, struct imsg *);
 void	 oauth_conn_cleanup(struct conn *);
+struct auth_bearer;
+void	 oauth_require_bearer(struct conn *, const char *,
+	    void (*)(struct conn *, const struct auth_bearer *));
+const char *oauth_cors_headers(void);
+
+/* mcp.c */
+int	 mcp_route(struct conn *);
+void	 mcp_session_ready(struct imsg *);
+void	 mcp_session_fail(struct imsg *);
+void	 mcp_session_exit(struct imsg *);
+void	 mcp_conn_cleanup(struct conn *);
+void	 mcp_shutdown(void);
 
 /* http.c */
 void	 http_route(struct conn *);

@@ -53,6 +53,8 @@ http_route(struct conn *c)
 		http_healthz(c);
 		return;
 	}
+	if (mcp_route(c))
+		return;
 	if (oauth_route(c))
 		return;
 	conn_error(c, 404, "not found");
@@ -66,6 +68,21 @@ http_answer(enum proc_id from, struct conn *c, struct imsg *imsg)
 	case IMSG_HEALTH_OK:
 	case IMSG_HEALTH_FAIL:
 		http_health_answer(from, c, imsg);
+		break;
+	case IMSG_SESSION_READY:
+		if (from != PROC_SPAWND)
+			fatalx("%s: session from %s", __func__,
+			    proc_name(from));
+		mcp_session_ready(imsg);
+		break;
+	case IMSG_SESSION_FAIL:
+		mcp_session_fail(imsg);
+		break;
+	case IMSG_SESSION_EXIT:
+		if (from != PROC_SPAWND)
+			fatalx("%s: session exit from %s", __func__,
+			    proc_name(from));
+		mcp_session_exit(imsg);
 		break;
 	default:
 		if (oauth_answer(from, c, imsg))
@@ -84,6 +101,7 @@ http_conn_cleanup(struct conn *c)
 		c->health = NULL;
 	}
 	oauth_conn_cleanup(c);
+	mcp_conn_cleanup(c);
 }
 
 /*

@@ -482,7 +482,8 @@ conn_update(struct conn *c)
 
 	if (c->want_write || EVBUFFER_LENGTH(c->out) > 0)
 		events |= EV_WRITE;
-	if (c->want_read || c->state == CONN_READING)
+	if (c->want_read || c->state == CONN_READING ||
+	    c->state == CONN_STREAMING)
 		events |= EV_READ;
 	event_del(&c->ev);
 	if (events == 0)
@@ -522,6 +523,13 @@ conn_ev(int fd, short event, void *arg)
 			conn_parse(c);
 			break;
 		}
+	} else if (c->state == CONN_STREAMING && (event & EV_READ)) {
+		/* Nothing more is expected; watch for the client leaving. */
+		if (conn_fill(c) == -1) {
+			conn_close(c);
+			return;
+		}
+		evbuffer_drain(c->in, EVBUFFER_LENGTH(c->in));
 	}
 	conn_update(c);
 }
@@ -686,6 +694,49 @@ conn_respond(struct conn *c, int status, const char *ctype,
 		evbuffer_add(c->out, body, len);
 	log_debug("%s: %s %s %d", c->peer, http_method_name(c->req.method),
 	    c->req.path != NULL ? c->req.path : "-", status);
+	c->state = CONN_WRITING;
+	conn_update(c);
+}
+
+/*
+ * Start a response whose length is not known: an event stream.  It
+ * ends with the connection, so the client knows where it ends.
+ */
+void
+conn_stream_begin(struct conn *c, int status, const char *extra)
+{
+	c->keepalive = 0;
+	evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\n", status,
+	    http_status_text(status));
+	evbuffer_add_printf(c->out, "Server: brokerd\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Type: text/event-stream\r\n");
+	if (extra != NULL)
+		evbuffer_add_printf(c->out, "%s", extra);
+	evbuffer_add_printf(c->out, "Connection: close\r\n\r\n");
+	log_debug("%s: %s %s %d stream", c->peer,
+	    http_method_name(c->req.method),
+	    c->req.path != NULL ? c->req.path : "-", status);
+	c->state = CONN_STREAMING;
+	conn_update(c);
+}
+
+void
+conn_stream_write(struct conn *c, const char *data, size_t len)
+{
+	if (c->state != CONN_STREAMING)
+		return;
+	evbuffer_add(c->out, data, len);
+	conn_update(c);
+}
+
+/* The last event is queued: close once it is out. */
+void
+conn_stream_end(struct conn *c)
+{
+	if (c->state != CONN_STREAMING)
+		return;
 	c->state = CONN_WRITING;
 	conn_update(c);
 }
