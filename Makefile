@@ -70,7 +70,7 @@ BROKERD_SRCS =	$(OBJ)/parse.c brokerd/brokerd.c brokerd/config.c \
 		brokerd/http.c brokerd/http_parse.c brokerd/mcp.c \
 		brokerd/oauth.c brokerd/server.c
 TOKEND_SRCS =	tokend/tokend.c tokend/db.c tokend/forgejo.c \
-		tokend/oauth.c $(OBJ)/migrations.c
+		tokend/oauth.c tokend/session.c $(OBJ)/migrations.c
 SPAWND_SRCS =	spawnd/spawnd.c spawnd/child.c
 
 objs =		$(patsubst %.c,$(OBJ)/%.o,$(patsubst $(OBJ)/%,%,$(1)))

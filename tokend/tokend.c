@@ -236,6 +236,12 @@ tokend_dispatch_peer(int fd, short event, void *arg)
 				    __func__, proc_name(from));
 			tokend_health(iev, &imsg);
 			break;
+		case IMSG_SESSION_OPEN:
+			if (from != PROC_HTTP)
+				fatalx("%s: session request from %s",
+				    __func__, proc_name(from));
+			session_open(&imsg);
+			break;
 		default:
 			if (from == PROC_HTTP && oauth_dispatch(iev, &imsg))
 				break;

@@ -19,13 +19,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * The number of migrations this tokend knows, migrations/0001 up to this
  * one.  Adding a migration means adding its file and bumping this number;
  * the generated migrations.c refuses to compile until both agree.
  */
-#define TOKEND_MIGRATIONS	2
+#define TOKEND_MIGRATIONS	3
 
 /* One migrations/NNNN_name.sql, embedded by tokend/mkmigrations.sh. */
 struct migration {
@@ -94,6 +95,10 @@ void	 forgejo_exchange_code(const char *, const char *, forgejo_tokens_cb,
 void	 forgejo_refresh(const char *, forgejo_tokens_cb, void *);
 void	 forgejo_get_user(const char *, forgejo_user_cb, void *);
 const char *forgejo_result_str(enum forgejo_result);
+void	 forgejo_set_timeout(int);	/* regress only; 0: FORGEJO_TIMEOUT */
+
+/* session.c */
+void	 session_open(struct imsg *);
 
 /*
  * oauth.c: the authorization server's state.  oauth_dispatch() takes
@@ -102,6 +107,15 @@ const char *forgejo_result_str(enum forgejo_result);
  */
 void	 oauth_init(void);
 int	 oauth_dispatch(struct imsgev *, struct imsg *);
+
+/*
+ * Also oauth.c: oauth_reap() is what the reaper timer runs once a
+ * minute; oauth_now() is the clock of every expiry decision, which a
+ * test moves with oauth_set_clock_offset() instead of sleeping.
+ */
+void	 oauth_reap(void);
+time_t	 oauth_now(void);
+void	 oauth_set_clock_offset(long);
 
 /* db.c */
 struct sqlite3;
