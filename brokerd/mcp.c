@@ -159,9 +159,10 @@ mcp_route(struct conn *c)
 	if (m == HTTP_METHOD_OPTIONS)
 		return 0;	/* CORS preflight: oauth.c, without auth */
 	if (!mcp_origin_ok(c)) {
-		log_info("%s: %s from a foreign origin refused", c->peer, path);
-		rpc_error(c, 403, NULL, MCP_ERR_INVALID, "origin not allowed",
-		    NULL);
+		log_info("%s: %s from a foreign origin or host refused",
+		    c->peer, path);
+		rpc_error(c, 403, NULL, MCP_ERR_INVALID,
+		    "origin or host not allowed", NULL);
 		return 1;
 	}
 	if (strcmp(path, "/mcp") == 0) {
@@ -192,27 +193,33 @@ mcp_route(struct conn *c)
 
 /*
  * DNS rebinding: a browser page may only reach us from our own origin
- * or one the configuration allows.  Clients that are not browsers send
- * no Origin.
+ * or one the configuration allows, and only under our own host name.
+ * Clients that are not browsers send no Origin.
  */
 static int
 mcp_origin_ok(struct conn *c)
 {
 	const char	*origin = http_header(&c->req, "Origin");
-	const char	*pu = http_env.cfg.public_url, *p;
+	const char	*host = http_header(&c->req, "Host");
+	const char	*pu = http_env.cfg.public_url, *auth, *p;
 	size_t		 len;
 	int		 i;
 
+	/* The public url's origin: scheme://host[:port], without a path. */
+	if ((auth = strstr(pu, "://")) == NULL)
+		return 0;
+	auth += 3;
+	if ((p = strchr(auth, '/')) != NULL)
+		len = (size_t)(p - pu);
+	else
+		len = strlen(pu);
+	if (host != NULL && (strlen(host) != len - (size_t)(auth - pu) ||
+	    strncasecmp(host, auth, len - (size_t)(auth - pu)) != 0))
+		return 0;
 	if (origin == NULL)
 		return 1;
 	if (http_header_count(&c->req, "Origin") != 1)
 		return 0;
-	/* The public url's origin: scheme://host[:port], without a path. */
-	if ((p = strstr(pu, "://")) != NULL &&
-	    (p = strchr(p + 3, '/')) != NULL)
-		len = (size_t)(p - pu);
-	else
-		len = strlen(pu);
 	if (strlen(origin) == len && strncasecmp(origin, pu, len) == 0)
 		return 1;
 	for (i = 0; i < http_env.norigins; i++)
