@@ -81,6 +81,7 @@ static const struct column clients_cols[] = {
 	{ "metadata_json",		"TEXT",		0, 0 },
 	{ "created_at",			"INTEGER",	1, 0 },
 	{ "last_used",			"INTEGER",	0, 0 },
+	{ "token_endpoint_auth_method",	"TEXT",		1, 0 },
 	{ NULL }
 };
 
@@ -98,6 +99,8 @@ static const struct column auth_codes_cols[] = {
 	{ "forgejo_username",		"TEXT",		1, 0 },
 	{ "expires_at",			"INTEGER",	1, 0 },
 	{ "used_at",			"INTEGER",	0, 0 },
+	{ "resource",			"TEXT",		1, 0 },
+	{ "grant_id",			"TEXT",		0, 0 },
 	{ NULL }
 };
 
@@ -113,6 +116,8 @@ static const struct column access_tokens_cols[] = {
 	{ "expires_at",			"INTEGER",	1, 0 },
 	{ "created_at",			"INTEGER",	1, 0 },
 	{ "revoked_at",			"INTEGER",	0, 0 },
+	{ "resource",			"TEXT",		1, 0 },
+	{ "grant_id",			"TEXT",		0, 0 },
 	{ NULL }
 };
 
@@ -123,6 +128,8 @@ static const struct column refresh_tokens_cols[] = {
 	{ "expires_at",			"INTEGER",	1, 0 },
 	{ "created_at",			"INTEGER",	1, 0 },
 	{ "revoked_at",			"INTEGER",	0, 0 },
+	{ "grant_id",			"TEXT",		0, 0 },
+	{ "rotated_at",			"INTEGER",	0, 0 },
 	{ NULL }
 };
 
@@ -173,6 +180,10 @@ static const struct index indexes[] = {
 	{ "idx_access_tokens_expires_at", "access_tokens",  "expires_at" },
 	{ "idx_access_tokens_forgejo_uid", "access_tokens", "forgejo_user_id" },
 	{ "idx_refresh_tokens_expires_at", "refresh_tokens", "expires_at" },
+	{ "idx_access_tokens_grant_id",	  "access_tokens",  "grant_id" },
+	{ "idx_refresh_tokens_grant_id",  "refresh_tokens", "grant_id" },
+	{ "idx_refresh_tokens_access",	  "refresh_tokens",
+	    "access_token_hash" },
 };
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -442,8 +453,9 @@ test_embedded(void)
 		    "embedded migration %zu is version %zu with its sql",
 		    i + 1, i + 1);
 	CHECK(strcmp(migrations[0].name, "init") == 0 &&
-	    strcmp(migrations[1].name, "oauth_tables") == 0,
-	    "embedded migrations are init and oauth_tables");
+	    strcmp(migrations[1].name, "oauth_tables") == 0 &&
+	    strcmp(migrations[2].name, "grants") == 0,
+	    "embedded migrations are init, oauth_tables and grants");
 }
 
 static void
@@ -481,14 +493,14 @@ test_open(void)
 	    TOKEND_MIGRATIONS, "one schema_migrations row per migration");
 	CHECK(strcmp(qtext(h, "SELECT group_concat(version || ' ' || name, "
 	    "', ') FROM (SELECT * FROM schema_migrations ORDER BY version)"),
-	    "1 init, 2 oauth_tables") == 0,
-	    "schema_migrations records 1 init and 2 oauth_tables");
+	    "1 init, 2 oauth_tables, 3 grants") == 0,
+	    "schema_migrations records 1 init, 2 oauth_tables and 3 grants");
 	CHECK(qint(h, "SELECT count(*) FROM schema_migrations WHERE "
 	    "applied_at > 1700000000") == TOKEND_MIGRATIONS,
 	    "applied_at holds the time of application");
 	CHECK(strcmp(qtext(h, "SELECT value FROM broker_meta "
-	    "WHERE key = 'oauth_schema_version'"), "1") == 0,
-	    "broker_meta oauth_schema_version is 1");
+	    "WHERE key = 'oauth_schema_version'"), "2") == 0,
+	    "broker_meta oauth_schema_version is 2");
 
 	capture_start();
 	CHECK(db_open(path("other.db")) == -1 && db_handle() == h,
@@ -552,26 +564,27 @@ test_cascade(void)
 	    "('c2', '[\"http://127.0.0.1/cb\"]', 1);"
 	    "INSERT INTO auth_codes VALUES "
 	    "('k1', 'c1', 'u', 'ch', 'S256', 's', 'ft', NULL, 9, 7, 'u7', 9, "
-	    "NULL), "
+	    "NULL, '', 'g1'), "
 	    "('k2', 'c2', 'u', 'ch', 'S256', 's', 'ft', NULL, 9, 8, 'u8', 9, "
-	    "NULL);"
+	    "NULL, '', 'g2');"
 	    "INSERT INTO access_tokens VALUES "
-	    "('a1', 'c1', 7, 'u7', 's', 'ft', 'fr', 9, 9, 1, NULL), "
-	    "('a2', 'c1', 7, 'u7', 's', 'ft', 'fr', 9, 9, 1, NULL), "
-	    "('a3', 'c2', 8, 'u8', 's', 'ft', 'fr', 9, 9, 1, NULL);"
+	    "('a1', 'c1', 7, 'u7', 's', 'ft', 'fr', 9, 9, 1, NULL, '', 'g1'), "
+	    "('a2', 'c1', 7, 'u7', 's', 'ft', 'fr', 9, 9, 1, NULL, '', 'g1'), "
+	    "('a3', 'c2', 8, 'u8', 's', 'ft', 'fr', 9, 9, 1, NULL, '', 'g2');"
 	    "INSERT INTO refresh_tokens VALUES "
-	    "('r1', 'a1', 'c1', 9, 1, NULL), "
-	    "('r2', 'a2', 'c1', 9, 1, NULL), "
-	    "('r3', 'a3', 'c2', 9, 1, NULL);") == SQLITE_OK,
+	    "('r1', 'a1', 'c1', 9, 1, NULL, 'g1', NULL), "
+	    "('r2', 'a2', 'c1', 9, 1, NULL, 'g1', NULL), "
+	    "('r3', 'a3', 'c2', 9, 1, NULL, 'g2', NULL);") == SQLITE_OK,
 	    "insert two clients, their codes and tokens");
 
 	rc = sqlite3_exec(h, "INSERT INTO refresh_tokens VALUES "
-	    "('r9', 'nosuch', 'c1', 9, 1, NULL)", NULL, NULL, NULL);
+	    "('r9', 'nosuch', 'c1', 9, 1, NULL, NULL, NULL)", NULL, NULL,
+	    NULL);
 	CHECK((rc & 0xff) == SQLITE_CONSTRAINT,
 	    "a refresh token of an unknown access token is refused");
 	rc = sqlite3_exec(h, "INSERT INTO access_tokens VALUES "
-	    "('a9', 'nosuch', 7, 'u7', 's', 'ft', NULL, 9, 9, 1, NULL)",
-	    NULL, NULL, NULL);
+	    "('a9', 'nosuch', 7, 'u7', 's', 'ft', NULL, 9, 9, 1, NULL, '', "
+	    "NULL)", NULL, NULL, NULL);
 	CHECK((rc & 0xff) == SQLITE_CONSTRAINT,
 	    "an access token of an unknown client is refused");
 	rc = sqlite3_exec(h, "INSERT INTO clients (client_id, redirect_uris) "
@@ -694,8 +707,8 @@ test_gap(void)
 	    "db_open refuses a record with a gap");
 	log = capture_end();
 	db_close();
-	CHECK(strstr(log, "schema_migrations records versions 2 to 2 in 1 "
-	    "row(s), not 1 to 2 without a gap; refusing to open") != NULL,
+	CHECK(strstr(log, "schema_migrations records versions 2 to 3 in 2 "
+	    "row(s), not 1 to 3 without a gap; refusing to open") != NULL,
 	    "log names the inconsistency");
 }
 
@@ -799,7 +812,7 @@ test_atomic(void)
 	CHECK(db_open(path("atomic.db")) == 0,
 	    "db_open then applies migration 2");
 	CHECK(strcmp(qtext(db_handle(), "SELECT value FROM broker_meta "
-	    "WHERE key = 'oauth_schema_version'"), "1") == 0 &&
+	    "WHERE key = 'oauth_schema_version'"), "2") == 0 &&
 	    qint(db_handle(), "SELECT max(version) FROM schema_migrations") ==
 	    TOKEND_MIGRATIONS, "and the database is at the current version");
 	db_close();
