@@ -54,7 +54,7 @@
 #define MCP_ERR_INVALID		(-32600)
 
 static const char *const mcp_versions[] = {
-	"2025-03-26", "2025-06-18", "2025-11-25", NULL
+	"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", NULL
 };
 
 struct pending {
@@ -84,6 +84,7 @@ struct session {
 	int			 fd;		/* the child's stdio */
 	pid_t			 pid;
 	struct event		 ev;
+	int			 ev_set;
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	struct pendings		 pending;
@@ -123,6 +124,7 @@ static void	 session_io(int, short, void *);
 static void	 session_update(struct session *);
 static void	 session_line(struct session *, const char *, size_t);
 static void	 session_send(struct session *, json_t *);
+static void	 session_send_notification(struct session *, json_t *);
 static void	 session_idle(int, short, void *);
 static void	 session_ping(int, short, void *);
 static void	 session_touch(struct session *);
@@ -558,7 +560,7 @@ mcp_post(struct conn *c, const struct auth_bearer *who)
 	if (requests == 0) {
 		/* Notifications and responses: pass on, answer 202. */
 		for (i = 0; i < n; i++)
-			session_send(s, json_is_array(body) ?
+			session_send_notification(s, json_is_array(body) ?
 			    json_array_get(body, i) : body);
 		json_decref(body);
 		conn_respond(c, 202, NULL, "", 0, NULL);
@@ -577,7 +579,7 @@ mcp_post(struct conn *c, const struct auth_bearer *who)
 		if (is_request(m))
 			(void)session_forward_request(s, c, m);
 		else
-			session_send(s, m);
+			session_send_notification(s, m);
 	}
 	json_decref(body);
 }
@@ -613,6 +615,39 @@ session_forward_request(struct session *s, struct conn *c, json_t *req)
 	return 0;
 }
 
+/*
+ * A cancellation names the request by the client's id; the child knows
+ * it by ours.  One for a request no longer pending is dropped.
+ */
+static void
+session_send_notification(struct session *s, json_t *m)
+{
+	struct pending	*p;
+	json_t		*copy, *rid;
+	const char	*method;
+
+	method = json_string_value(json_object_get(m, "method"));
+	if (method == NULL || strcmp(method, "notifications/cancelled") != 0) {
+		session_send(s, m);
+		return;
+	}
+	rid = json_object_get(json_object_get(m, "params"), "requestId");
+	TAILQ_FOREACH(p, &s->pending, entry)
+		if (rid != NULL && json_equal(rid, p->client_id))
+			break;
+	if (p == NULL) {
+		log_debug("session %.8s: cancellation of no pending request",
+		    s->id);
+		return;
+	}
+	if ((copy = json_deep_copy(m)) == NULL)
+		fatal("%s", __func__);
+	json_object_set_new(json_object_get(copy, "params"), "requestId",
+	    json_integer(p->id));
+	session_send(s, copy);
+	json_decref(copy);
+}
+
 /* Queue one message for the child, newline-delimited. */
 static void
 session_send(struct session *s, json_t *m)
@@ -636,7 +671,9 @@ session_update(struct session *s)
 		return;
 	if (EVBUFFER_LENGTH(s->out) > 0)
 		events |= EV_WRITE;
-	event_del(&s->ev);
+	if (s->ev_set)
+		event_del(&s->ev);
+	s->ev_set = 1;
 	event_set(&s->ev, s->fd, events, session_io, s);
 	event_add(&s->ev, NULL);
 }
@@ -741,7 +778,7 @@ mcp_messages(struct conn *c, const struct auth_bearer *who)
 	if (is_request(body))
 		(void)session_forward_request(s, NULL, body);
 	else
-		session_send(s, body);
+		session_send_notification(s, body);
 	json_decref(body);
 	conn_respond(c, 202, NULL, "", 0, oauth_cors_headers());
 }
@@ -855,6 +892,7 @@ session_io(int fd, short event, void *arg)
 		    errno != EINTR)) {
 			/* spawnd reports how it ended; stop talking to it. */
 			event_del(&s->ev);
+			s->ev_set = 0;
 			close(s->fd);
 			s->fd = -1;
 			return;
@@ -898,7 +936,7 @@ pending_byid(struct session *s, json_t *id)
 static struct pending *
 pending_related(struct session *s, json_t *m)
 {
-	struct pending	*p, *only = NULL;
+	struct pending	*p, *first = NULL;
 	json_t		*token;
 	int		 n = 0;
 
@@ -910,12 +948,17 @@ pending_related(struct session *s, json_t *m)
 		if (token != NULL && p->progress != NULL &&
 		    json_equal(token, p->progress))
 			return p;
-		only = p;
+		if (first == NULL)
+			first = p;
 		n++;
 	}
-	/* One request in flight: whatever the child says belongs to it. */
-	if (n == 1 && s->stream == NULL)
-		return only;
+	/*
+	 * Without a GET stream, what the child says goes to a request in
+	 * flight, the oldest: the client may never open a stream, and a
+	 * server request held back would wait for ever.
+	 */
+	if (s->stream == NULL && n > 0)
+		return first;
 	return NULL;
 }
 
@@ -1056,7 +1099,8 @@ wait_deliver(struct conn *c, json_t *m, int is_response)
 	if (!is_response || w->streaming) {
 		if (!w->streaming) {
 			w->streaming = 1;
-			conn_stream_begin(c, 200, session_headers(s, 1));
+			conn_stream_begin(c, 200, session_headers(s,
+			    s->state != SESSION_DEAD));
 		}
 		sse_event(c, m);
 		if (is_response && --w->npending == 0)
@@ -1073,7 +1117,7 @@ wait_deliver(struct conn *c, json_t *m, int is_response)
 	if ((out = json_dumps(m, JSON_COMPACT)) == NULL)
 		fatalx("%s: json", __func__);
 	conn_respond(c, 200, "application/json", out, strlen(out),
-	    session_headers(s, 1));
+	    session_headers(s, s->state != SESSION_DEAD));
 	free(out);
 }
 
@@ -1094,7 +1138,8 @@ session_end(struct session *s, const char *why)
 		return;
 	s->state = SESSION_DEAD;
 	if (s->fd != -1) {
-		event_del(&s->ev);
+		if (s->ev_set)
+			event_del(&s->ev);
 		close(s->fd);
 		s->fd = -1;
 	}

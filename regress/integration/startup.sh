@@ -15,7 +15,7 @@ ok "brokerd starts and reports ready"
 status=$(http_get "http://127.0.0.1:$PORT/healthz")
 check "healthz answers 200" [ "$status" = 200 ]
 check "healthz reports the database schema through tokend" \
-    grep -q '"schema_version":2' "$T_DIR/body"
+    grep -q '"schema_version":3' "$T_DIR/body"
 check "healthz reports spawnd" grep -q '"spawnd":{"status":"ok"' "$T_DIR/body"
 
 HTTP=$(child_pid "$BROKERD_PID" "brokerd: http")
