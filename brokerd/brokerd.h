@@ -197,6 +197,128 @@ void	 oauth_init(void);
 int	 oauth_route(struct conn *);
 int	 oauth_answer(enum proc_id, struct conn *, struct imsg *);
 void	 oauth_conn_cleanup(struct conn *);
+
+/*
+ * The bearer check of the MCP endpoints: resource_path is "/mcp" or
+ * "/sse", the endpoint whose protected-resource metadata a challenge
+ * names.  ok() runs once tokend has vouched for the token; every
+ * failure is answered here.  oauth_cors_headers() are the header
+ * lines every answer of a CORS endpoint carries.
+ */
+void	 oauth_require_bearer(struct conn *, const char *,
+	    void (*)(struct conn *, const struct auth_bearer *));
+const char *oauth_cors_headers(void);
+
+/*
+ * What oauth.c keeps on a connection (c->oauth) while tokend works on
+ * its request.  consent.c shares it for /authorize and /callback.
+ */
+enum oauth_op {
+	OAUTH_OP_REGISTER,
+	OAUTH_OP_AUTHZ,		/* /authorize: fetching the client */
+	OAUTH_OP_CONSENT,	/* approved: asking for Forgejo's URL */
+	OAUTH_OP_CALLBACK,
+	OAUTH_OP_TOKEN,
+	OAUTH_OP_REVOKE,
+	OAUTH_OP_BEARER
+};
+
+/* The parameters of an authorization request, validated. */
+struct oauth_authz {
+	char		 client_id[PROTO_CLIENT_ID_MAX];
+	char		 redirect_uri[PROTO_REDIRECT_MAX];
+	char		 state[PROTO_STATE_MAX];
+	int		 has_state;
+	char		 code_challenge[PROTO_CHALLENGE_MAX];
+	char		 scope[PROTO_SCOPE_MAX];
+	char		 resource[PROTO_URL_MAX];	/* canonical or "" */
+};
+
+struct oauth_pending {
+	enum oauth_op	 op;
+	uint32_t	 expect;	/* the *_OK answer awaited */
+	int		 basic;		/* the client used HTTP Basic */
+	int		 post;		/* POST /authorize */
+	int		 approve;	/* POST /authorize: consent=approve */
+	int		 has_redirect;	/* /authorize: redirect_uri sent */
+	const char	*bad_error;	/* /authorize: first problem, for */
+	const char	*bad_desc;	/* the client once it is known */
+	char		*doc;		/* /register: the metadata to echo */
+	const char	*resource_path;	/* bearer: "/mcp" or "/sse" */
+	void		(*bearer_ok)(struct conn *,
+			    const struct auth_bearer *);
+	struct oauth_authz authz;
+};
+
+/* oauth.c, for consent.c */
+struct oauth_pending *oauth_pending_new(struct conn *, enum oauth_op,
+	    uint32_t);
+void	 oauth_pending_free(struct conn *);
+void	 oauth_send(struct conn *, uint32_t, const void *, size_t);
+void	 oauth_imsg_data(struct imsg *, void *, size_t);
+void	 oauth_error_get(struct imsg *, struct oauth_error *);
+int	 oauth_ctype_is(struct conn *, const char *);
+int	 oauth_resource_canon(const char *, char *, size_t);
+const char *oauth_public_origin(void);
+
+/* consent.c: /authorize, the consent page and /callback */
+void	 consent_init(void);
+void	 consent_authorize(struct conn *);
+void	 consent_callback(struct conn *);
+void	 consent_answer(struct conn *, struct oauth_pending *,
+	    struct imsg *);
+
+/*
+ * oauth_util.c: the pure helpers of oauth.c and consent.c; no I/O, no
+ * globals, tested alone by regress/unit/oauth_front_test.c.
+ */
+#define OAUTH_REDIRECT_URI_MAX	1000	/* bytes of a registered URI */
+#define OAUTH_CSRF_LIFETIME	600	/* seconds a consent form lives */
+#define OAUTH_CSRF_MAX		96	/* a CSRF token with its NUL */
+#define OAUTH_RATE_WINDOW	3600	/* seconds of a registration window */
+#define OAUTH_RATE_SLOTS	256	/* addresses remembered */
+#define OAUTH_RATE_KEY_MAX	64
+
+/* oauth_bearer_parse() results */
+#define OAUTH_BEARER_OK		0
+#define OAUTH_BEARER_OTHER	(-1)	/* another scheme: no credentials */
+#define OAUTH_BEARER_BAD	(-2)	/* Bearer, but no token of ours */
+
+struct oauth_rate_slot {
+	char		 key[OAUTH_RATE_KEY_MAX];
+	int64_t		 start;		/* of the window */
+	uint32_t	 count;		/* 0: free */
+};
+
+struct oauth_ratelimit {
+	struct oauth_rate_slot	 slot[OAUTH_RATE_SLOTS];
+};
+
+int	 oauth_redirect_uri_check(const char *, const char **);
+int	 oauth_web_uri_check(const char *);
+int	 oauth_redirect_match(const char *, const char *);
+int	 oauth_is_loopback_uri(const char *);
+int	 oauth_is_web_uri(const char *);
+int	 oauth_uri_host(const char *, char *, size_t);
+int	 oauth_csp_source(const char *, char *, size_t);
+int	 oauth_resource_normalize(const char *, char *, size_t);
+int	 oauth_scope_normalize(const char *, char *, size_t);
+int	 oauth_challenge_valid(const char *);
+int	 oauth_printable(const char *);
+int	 oauth_display_ok(const char *);
+int	 oauth_error_code_ok(const char *);
+int	 oauth_csrf_make(const uint8_t *, size_t, int64_t,
+	    const struct oauth_authz *, char *, size_t);
+int	 oauth_csrf_check(const uint8_t *, size_t, int64_t,
+	    const struct oauth_authz *, const char *);
+int	 oauth_basic_decode(const char *, char *, size_t, char *, size_t);
+int	 oauth_bearer_parse(const char *, char *, size_t);
+size_t	 html_escape(const char *, char *, size_t);
+size_t	 oauth_pct_encode(const char *, char *, size_t);
+int	 oauth_url_add_param(char *, size_t, const char *, const char *);
+void	 oauth_rate_key(const char *, char *, size_t);
+int	 oauth_rate_take(struct oauth_ratelimit *, const char *, int64_t,
+	    uint32_t, int64_t *);
 struct auth_bearer;
 void	 oauth_require_bearer(struct conn *, const char *,
 	    void (*)(struct conn *, const struct auth_bearer *));
@@ -207,6 +329,9 @@ int	 mcp_route(struct conn *);
 void	 mcp_session_ready(struct imsg *);
 void	 mcp_session_fail(struct imsg *);
 void	 mcp_session_exit(struct imsg *);
+void	 mcp_session_replace(struct imsg *);
+void	 mcp_grant_revoked(struct imsg *);
+void	 mcp_grant_stale(struct imsg *);
 void	 mcp_conn_cleanup(struct conn *);
 void	 mcp_shutdown(void);
 

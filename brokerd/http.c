@@ -78,6 +78,24 @@ http_answer(enum proc_id from, struct conn *c, struct imsg *imsg)
 	case IMSG_SESSION_FAIL:
 		mcp_session_fail(imsg);
 		break;
+	case IMSG_SESSION_REPLACE:
+		if (from != PROC_SPAWND)
+			fatalx("%s: replacement from %s", __func__,
+			    proc_name(from));
+		mcp_session_replace(imsg);
+		break;
+	case IMSG_GRANT_REVOKED:
+		if (from != PROC_TOKEND)
+			fatalx("%s: revocation from %s", __func__,
+			    proc_name(from));
+		mcp_grant_revoked(imsg);
+		break;
+	case IMSG_GRANT_STALE:
+		if (from != PROC_TOKEND)
+			fatalx("%s: staleness from %s", __func__,
+			    proc_name(from));
+		mcp_grant_stale(imsg);
+		break;
 	case IMSG_SESSION_EXIT:
 		if (from != PROC_SPAWND)
 			fatalx("%s: session exit from %s", __func__,

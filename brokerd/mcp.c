@@ -57,12 +57,32 @@ static const char *const mcp_versions[] = {
 	"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", NULL
 };
 
+/*
+ * The stdio of one child.  A session has its current child and, after
+ * a token refresh replaced it, retired ones that finish the requests
+ * they were given and are then closed.
+ */
+struct chpipe {
+	TAILQ_ENTRY(chpipe)	 entry;
+	struct session		*session;
+	int			 fd;		/* -1 until spawnd hands it */
+	pid_t			 pid;
+	struct event		 ev;
+	int			 ev_set;
+	struct evbuffer		*in;
+	struct evbuffer		*out;
+	int			 retired;
+};
+TAILQ_HEAD(chpipes, chpipe);
+
 struct pending {
 	TAILQ_ENTRY(pending)	 entry;
 	json_int_t		 id;		/* ours, sent to the child */
 	json_t			*client_id;	/* the client's, put back */
 	json_t			*progress;	/* _meta.progressToken */
 	struct conn		*conn;		/* NULL: legacy, to the stream */
+	struct chpipe		*pipe;		/* the child that was asked */
+	int			 replay;	/* our own initialize */
 };
 TAILQ_HEAD(pendings, pending);
 
@@ -81,12 +101,12 @@ struct session {
 	enum session_state	 state;
 	int			 legacy;	/* /sse and /messages */
 	char			 version[16];	/* negotiated */
-	int			 fd;		/* the child's stdio */
-	pid_t			 pid;
-	struct event		 ev;
-	int			 ev_set;
-	struct evbuffer		*in;
-	struct evbuffer		*out;
+	struct chpipe		*cur;		/* the current child */
+	struct chpipes		 retired;
+	json_t			*init_msg;	/* replayed to a new child */
+	int			 initialized;	/* client said so */
+	int			 stale;		/* token expired, Forgejo down */
+	int			 retry_after;
 	struct pendings		 pending;
 	json_int_t		 nextid;
 	struct conn		*stream;	/* GET /mcp or GET /sse */
@@ -118,17 +138,24 @@ static void	 mcp_sse(struct conn *, const struct auth_bearer *);
 static void	 mcp_messages(struct conn *, const struct auth_bearer *);
 static struct session *session_new(const struct auth_bearer *, int);
 static void	 session_end(struct session *, const char *);
+static void	 session_stop(struct session *, const char *, int);
 static void	 session_free(struct session *);
 static struct session *session_byid(const char *);
-static void	 session_io(int, short, void *);
-static void	 session_update(struct session *);
-static void	 session_line(struct session *, const char *, size_t);
+static void	 pipe_io(int, short, void *);
+static void	 pipe_update(struct chpipe *);
+static struct chpipe *pipe_new(struct session *);
+static void	 pipe_free(struct chpipe *);
+static int	 pipe_retire_done(struct chpipe *);
+static void	 pipe_lost(struct chpipe *);
+static void	 session_line(struct session *, struct chpipe *, const char *,
+		    size_t);
 static void	 session_send(struct session *, json_t *);
 static void	 session_send_notification(struct session *, json_t *);
 static void	 session_idle(int, short, void *);
 static void	 session_ping(int, short, void *);
 static void	 session_touch(struct session *);
 static void	 session_to_stream(struct session *, json_t *);
+static int	 session_stale(struct conn *, struct session *);
 static int	 session_forward_request(struct session *, struct conn *,
 		    json_t *);
 static void	 pending_answer(struct session *, struct pending *,
@@ -392,17 +419,16 @@ session_new(const struct auth_bearer *who, int legacy)
 	struct session_open	 so;
 	struct session		*s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->in = evbuffer_new()) == NULL ||
-	    (s->out = evbuffer_new()) == NULL)
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("%s", __func__);
+	TAILQ_INIT(&s->retired);
+	s->cur = pipe_new(s);
 	if (random_token(s->id, sizeof(s->id), 32) == -1)
 		fatalx("%s: random_token", __func__);
 	s->user_id = who->user_id;
 	strlcpy(s->username, who->username, sizeof(s->username));
 	strlcpy(s->grant_id, who->grant_id, sizeof(s->grant_id));
 	s->legacy = legacy;
-	s->fd = -1;
 	s->nextid = 1;
 	TAILQ_INIT(&s->pending);
 	evtimer_set(&s->ev_idle, session_idle, s);
@@ -421,6 +447,24 @@ session_new(const struct auth_bearer *who, int legacy)
 		fatal("%s: imsg_compose", __func__);
 	log_info("session %.8s for user %s: starting", s->id, s->username);
 	return s;
+}
+
+/*
+ * The user's Forgejo token has expired and Forgejo cannot be reached to
+ * refresh it: a tool call would only fail, so say when to come back.
+ */
+static int
+session_stale(struct conn *c, struct session *s)
+{
+	char	 hdr[64];
+
+	if (!s->stale)
+		return 0;
+	(void)snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n",
+	    s->retry_after > 0 ? s->retry_after : 10);
+	rpc_error(c, 503, NULL, MCP_ERR_INTERNAL, "Forgejo cannot be reached "
+	    "and the session's token has expired; try again later", hdr);
+	return 1;
 }
 
 /* Limits first: the whole daemon, then the user. */
@@ -526,6 +570,9 @@ mcp_post(struct conn *c, const struct auth_bearer *who)
 		}
 		s = session_new(who, 0);
 		s->init = c;
+		/* A replacement child is initialized the same way. */
+		if ((s->init_msg = json_deep_copy(body)) == NULL)
+			fatal("%s", __func__);
 		w = wait_get(c);
 		w->session = s;
 		strlcpy(w->method, "POST", sizeof(w->method));
@@ -557,6 +604,10 @@ mcp_post(struct conn *c, const struct auth_bearer *who)
 		return;
 	}
 	session_touch(s);
+	if (requests > 0 && session_stale(c, s)) {
+		json_decref(body);
+		return;
+	}
 	if (requests == 0) {
 		/* Notifications and responses: pass on, answer 202. */
 		for (i = 0; i < n; i++)
@@ -604,6 +655,7 @@ session_forward_request(struct session *s, struct conn *c, json_t *req)
 	if ((p->progress = json_object_get(meta, "progressToken")) != NULL)
 		json_incref(p->progress);
 	p->conn = c;
+	p->pipe = s->cur;
 	if (c != NULL) {
 		w = wait_get(c);
 		w->npending++;
@@ -627,6 +679,8 @@ session_send_notification(struct session *s, json_t *m)
 	const char	*method;
 
 	method = json_string_value(json_object_get(m, "method"));
+	if (method != NULL && strcmp(method, "notifications/initialized") == 0)
+		s->initialized = 1;
 	if (method == NULL || strcmp(method, "notifications/cancelled") != 0) {
 		session_send(s, m);
 		return;
@@ -654,28 +708,77 @@ session_send(struct session *s, json_t *m)
 {
 	char	*line;
 
+	if (s->cur == NULL)
+		return;
 	if ((line = json_dumps(m, JSON_COMPACT)) == NULL)
 		fatalx("%s: json", __func__);
-	evbuffer_add(s->out, line, strlen(line));
-	evbuffer_add(s->out, "\n", 1);
+	evbuffer_add(s->cur->out, line, strlen(line));
+	evbuffer_add(s->cur->out, "\n", 1);
 	freezero(line, strlen(line));
-	session_update(s);
+	pipe_update(s->cur);
+}
+
+static struct chpipe *
+pipe_new(struct session *s)
+{
+	struct chpipe	*cp;
+
+	if ((cp = calloc(1, sizeof(*cp))) == NULL ||
+	    (cp->in = evbuffer_new()) == NULL ||
+	    (cp->out = evbuffer_new()) == NULL)
+		fatal("%s", __func__);
+	cp->session = s;
+	cp->fd = -1;
+	return cp;
 }
 
 static void
-session_update(struct session *s)
+pipe_free(struct chpipe *cp)
+{
+	if (cp->fd != -1) {
+		if (cp->ev_set)
+			event_del(&cp->ev);
+		close(cp->fd);
+	}
+	if (cp->retired)
+		TAILQ_REMOVE(&cp->session->retired, cp, entry);
+	evbuffer_free(cp->in);
+	evbuffer_free(cp->out);
+	free(cp);
+}
+
+static void
+pipe_update(struct chpipe *cp)
 {
 	short	 events = EV_READ;
 
-	if (s->fd == -1)
+	if (cp->fd == -1)
 		return;
-	if (EVBUFFER_LENGTH(s->out) > 0)
+	if (EVBUFFER_LENGTH(cp->out) > 0)
 		events |= EV_WRITE;
-	if (s->ev_set)
-		event_del(&s->ev);
-	s->ev_set = 1;
-	event_set(&s->ev, s->fd, events, session_io, s);
-	event_add(&s->ev, NULL);
+	if (cp->ev_set)
+		event_del(&cp->ev);
+	cp->ev_set = 1;
+	event_set(&cp->ev, cp->fd, events, pipe_io, cp);
+	event_add(&cp->ev, NULL);
+}
+
+/*
+ * A retired child with nothing left to answer loses its stdin, and so
+ * exits; spawnd stops it if it lingers.  Returns 1 if it was freed.
+ */
+static int
+pipe_retire_done(struct chpipe *cp)
+{
+	struct pending	*p;
+
+	TAILQ_FOREACH(p, &cp->session->pending, entry)
+		if (p->pipe == cp)
+			return 0;
+	log_debug("session %.8s: retired child %d done", cp->session->id,
+	    cp->pid);
+	pipe_free(cp);
+	return 1;
 }
 
 /* GET /mcp: the server-to-client stream of a session. */
@@ -775,6 +878,10 @@ mcp_messages(struct conn *c, const struct auth_bearer *who)
 		return;
 	}
 	session_touch(s);
+	if (is_request(body) && session_stale(c, s)) {
+		json_decref(body);
+		return;
+	}
 	if (is_request(body))
 		(void)session_forward_request(s, NULL, body);
 	else
@@ -805,12 +912,115 @@ mcp_session_ready(struct imsg *imsg)
 	if (fd == -1)
 		fatalx("%s: IMSG_SESSION_READY without a descriptor",
 		    __func__);
-	s->fd = fd;
-	s->pid = sr.pid;
+	s->cur->fd = fd;
+	s->cur->pid = sr.pid;
 	s->state = SESSION_READY;
 	log_info("session %.8s of user %s: child %d ready", s->id,
-	    s->username, s->pid);
-	session_update(s);
+	    s->username, sr.pid);
+	pipe_update(s->cur);
+}
+
+/*
+ * A refreshed token brought a new child for the session.  It gets the
+ * client's initialize again (its answer is ours to drop) before any
+ * new request; the old child finishes what it was asked, then loses
+ * its stdin.  The client sees nothing of it.
+ */
+void
+mcp_session_replace(struct imsg *imsg)
+{
+	struct session_ready	 sr;
+	struct session		*s;
+	struct chpipe		*old;
+	struct pending		*p;
+	json_t			*copy;
+	int			 fd;
+
+	if (imsg_get_data(imsg, &sr, sizeof(sr)) == -1)
+		fatalx("%s: bad IMSG_SESSION_REPLACE", __func__);
+	sr.session_id[sizeof(sr.session_id) - 1] = '\0';
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("%s: IMSG_SESSION_REPLACE without a descriptor",
+		    __func__);
+	if ((s = session_byid(sr.session_id)) == NULL ||
+	    s->state != SESSION_READY) {
+		close(fd);
+		return;
+	}
+	old = s->cur;
+	old->retired = 1;
+	TAILQ_INSERT_TAIL(&s->retired, old, entry);
+	s->cur = pipe_new(s);
+	s->cur->fd = fd;
+	s->cur->pid = sr.pid;
+	s->stale = 0;
+	log_info("session %.8s of user %s: child %d replaces child %d",
+	    s->id, s->username, sr.pid, old->pid);
+
+	if (s->init_msg != NULL) {
+		if ((p = calloc(1, sizeof(*p))) == NULL ||
+		    (copy = json_deep_copy(s->init_msg)) == NULL)
+			fatal("%s", __func__);
+		p->id = s->nextid++;
+		p->client_id = json_incref(json_object_get(copy, "id"));
+		p->pipe = s->cur;
+		p->replay = 1;
+		TAILQ_INSERT_TAIL(&s->pending, p, entry);
+		json_object_set_new(copy, "id", json_integer(p->id));
+		session_send(s, copy);
+		json_decref(copy);
+	}
+	if (s->initialized) {
+		if ((copy = json_pack("{s:s, s:s}", "jsonrpc", "2.0",
+		    "method", "notifications/initialized")) == NULL)
+			fatalx("%s: json", __func__);
+		session_send(s, copy);
+		json_decref(copy);
+	}
+	pipe_update(s->cur);
+	(void)pipe_retire_done(old);
+}
+
+/* tokend says the grant is gone: its sessions end now. */
+void
+mcp_grant_revoked(struct imsg *imsg)
+{
+	struct grant_ref	 gr;
+	struct session		*s, *next;
+
+	if (imsg_get_data(imsg, &gr, sizeof(gr)) == -1)
+		fatalx("%s: bad IMSG_GRANT_REVOKED", __func__);
+	gr.grant_id[sizeof(gr.grant_id) - 1] = '\0';
+	for (s = TAILQ_FIRST(&sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (strcmp(s->grant_id, gr.grant_id) != 0 ||
+		    s->state == SESSION_DEAD)
+			continue;
+		log_info("session %.8s of user %s: the grant was revoked, "
+		    "ending it", s->id, s->username);
+		session_stop(s, "the authorization was revoked", 1);
+	}
+}
+
+void
+mcp_grant_stale(struct imsg *imsg)
+{
+	struct grant_ref	 gr;
+	struct session		*s;
+
+	if (imsg_get_data(imsg, &gr, sizeof(gr)) == -1)
+		fatalx("%s: bad IMSG_GRANT_STALE", __func__);
+	gr.grant_id[sizeof(gr.grant_id) - 1] = '\0';
+	TAILQ_FOREACH(s, &sessions, entry) {
+		if (strcmp(s->grant_id, gr.grant_id) != 0)
+			continue;
+		if (!s->stale)
+			log_warnx("session %.8s of user %s: token expired and "
+			    "forgejo unreachable, answering 503", s->id,
+			    s->username);
+		s->stale = 1;
+		s->retry_after = gr.retry_after;
+	}
 }
 
 void
@@ -870,44 +1080,80 @@ mcp_session_exit(struct imsg *imsg)
 	session_end(s, why);
 }
 
-/* Read from and write to the child. */
+/* A retired child went away: what it still owed fails. */
 static void
-session_io(int fd, short event, void *arg)
+pipe_lost(struct chpipe *cp)
 {
-	struct session	*s = arg;
+	struct session	*s = cp->session;
+	struct pending	*p, *next;
+	json_t		*err;
+
+	for (p = TAILQ_FIRST(&s->pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->pipe != cp)
+			continue;
+		err = rpc_error_msg(p->client_id, MCP_ERR_INTERNAL,
+		    "the MCP server exited");
+		if (p->conn != NULL)
+			wait_deliver(p->conn, err, 1);
+		else if (!p->replay)
+			session_to_stream(s, err);
+		json_decref(err);
+		pending_free(s, p);
+	}
+	pipe_free(cp);
+}
+
+/* Read from and write to a child. */
+static void
+pipe_io(int fd, short event, void *arg)
+{
+	struct chpipe	*cp = arg;
+	struct session	*s = cp->session;
 	const char	*data, *nl;
 	size_t		 len;
 	int		 n;
 
 	if (event & EV_WRITE) {
-		n = evbuffer_write(s->out, fd);
+		n = evbuffer_write(cp->out, fd);
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			if (cp->retired) {
+				pipe_lost(cp);
+				return;
+			}
 			session_end(s, "the MCP server closed its input");
 			return;
 		}
 	}
 	if (event & EV_READ) {
-		n = evbuffer_read(s->in, fd, 65536);
+		n = evbuffer_read(cp->in, fd, 65536);
 		if (n == 0 || (n == -1 && errno != EAGAIN &&
 		    errno != EINTR)) {
+			if (cp->retired) {
+				pipe_lost(cp);
+				return;
+			}
 			/* spawnd reports how it ended; stop talking to it. */
-			event_del(&s->ev);
-			s->ev_set = 0;
-			close(s->fd);
-			s->fd = -1;
+			event_del(&cp->ev);
+			cp->ev_set = 0;
+			close(cp->fd);
+			cp->fd = -1;
 			return;
 		}
 		for (;;) {
-			data = (const char *)EVBUFFER_DATA(s->in);
-			len = EVBUFFER_LENGTH(s->in);
+			data = (const char *)EVBUFFER_DATA(cp->in);
+			len = EVBUFFER_LENGTH(cp->in);
 			if ((nl = memchr(data, '\n', len)) == NULL)
 				break;
-			session_line(s, data, (size_t)(nl - data));
+			session_line(s, cp, data, (size_t)(nl - data));
 			if (s->state == SESSION_DEAD)
 				return;
-			evbuffer_drain(s->in, (size_t)(nl - data) + 1);
+			evbuffer_drain(cp->in, (size_t)(nl - data) + 1);
 		}
-		if (EVBUFFER_LENGTH(s->in) > http_env.cfg.max_message) {
+		/* That may have been a retired child's last answer. */
+		if (cp->retired && pipe_retire_done(cp))
+			return;
+		if (EVBUFFER_LENGTH(cp->in) > http_env.cfg.max_message) {
 			log_warnx("session %.8s of user %s: the MCP server "
 			    "wrote more than %u bytes without a newline",
 			    s->id, s->username, http_env.cfg.max_message);
@@ -916,7 +1162,7 @@ session_io(int fd, short event, void *arg)
 			return;
 		}
 	}
-	session_update(s);
+	pipe_update(cp);
 }
 
 static struct pending *
@@ -962,9 +1208,10 @@ pending_related(struct session *s, json_t *m)
 	return NULL;
 }
 
-/* One line from the child: a response, a request or a notification. */
+/* One line from a child: a response, a request or a notification. */
 static void
-session_line(struct session *s, const char *line, size_t len)
+session_line(struct session *s, struct chpipe *cp, const char *line,
+    size_t len)
 {
 	struct pending	*p;
 	json_error_t	 err;
@@ -988,7 +1235,8 @@ session_line(struct session *s, const char *line, size_t len)
 	}
 	if (!json_is_string(json_object_get(m, "method"))) {
 		/* A response: to whoever asked. */
-		if ((p = pending_byid(s, json_object_get(m, "id"))) == NULL)
+		if ((p = pending_byid(s, json_object_get(m, "id"))) == NULL ||
+		    p->pipe != cp)
 			log_debug("session %.8s: answer to no request",
 			    s->id);
 		else
@@ -1032,6 +1280,11 @@ pending_answer(struct session *s, struct pending *p, json_t *m)
 	const char	*v;
 	json_t		*out;
 
+	if (p->replay) {
+		/* The new child answered our replay of initialize. */
+		pending_free(s, p);
+		return;
+	}
 	if ((out = json_deep_copy(m)) == NULL)
 		fatal("%s", __func__);
 	json_object_set(out, "id", p->client_id);
@@ -1129,33 +1382,54 @@ wait_deliver(struct conn *c, json_t *m, int is_response)
 static void
 session_end(struct session *s, const char *why)
 {
+	session_stop(s, why, 0);
+}
+
+/*
+ * now: the grant is gone, so the children are stopped at once rather
+ * than given time to finish.
+ */
+static void
+session_stop(struct session *s, const char *why, int now)
+{
+	struct session_gone	 sg;
 	struct session_ref	 sr;
 	struct pending		*p;
+	struct chpipe		*cp;
 	struct conn		*c;
 	json_t			*err;
 
 	if (s->state == SESSION_DEAD)
 		return;
 	s->state = SESSION_DEAD;
-	if (s->fd != -1) {
-		if (s->ev_set)
-			event_del(&s->ev);
-		close(s->fd);
-		s->fd = -1;
-	}
-	memset(&sr, 0, sizeof(sr));
-	strlcpy(sr.session_id, s->id, sizeof(sr.session_id));
-	if (imsg_compose_event(http_env.iev[PROC_SPAWND], IMSG_SESSION_CLOSE,
-	    0, -1, &sr, sizeof(sr)) == -1)
-		fatal("%s: imsg_compose", __func__);
-
 	while ((p = TAILQ_FIRST(&s->pending)) != NULL) {
 		err = rpc_error_msg(p->client_id, MCP_ERR_INTERNAL, why);
 		if (p->conn != NULL)
 			wait_deliver(p->conn, err, 1);
+		else if (!p->replay && s->stream != NULL)
+			sse_event(s->stream, err);
 		json_decref(err);
 		pending_free(s, p);
 	}
+	/* Closing their stdio is what stops the children. */
+	pipe_free(s->cur);
+	s->cur = NULL;
+	while ((cp = TAILQ_FIRST(&s->retired)) != NULL)
+		pipe_free(cp);
+
+	memset(&sr, 0, sizeof(sr));
+	strlcpy(sr.session_id, s->id, sizeof(sr.session_id));
+	sr.now = now;
+	if (imsg_compose_event(http_env.iev[PROC_SPAWND], IMSG_SESSION_CLOSE,
+	    0, -1, &sr, sizeof(sr)) == -1)
+		fatal("%s: imsg_compose", __func__);
+	memset(&sg, 0, sizeof(sg));
+	strlcpy(sg.session_id, s->id, sizeof(sg.session_id));
+	strlcpy(sg.grant_id, s->grant_id, sizeof(sg.grant_id));
+	if (imsg_compose_event(http_env.iev[PROC_TOKEND], IMSG_SESSION_GONE,
+	    0, -1, &sg, sizeof(sg)) == -1)
+		fatal("%s: imsg_compose", __func__);
+
 	if ((c = s->stream) != NULL) {
 		s->stream = NULL;
 		((struct mcp_wait *)c->mcp)->session = NULL;
@@ -1176,9 +1450,8 @@ session_free(struct session *s)
 			((struct mcp_wait *)c->mcp)->session = NULL;
 	evtimer_del(&s->ev_idle);
 	evtimer_del(&s->ev_ping);
-	evbuffer_free(s->in);
-	evbuffer_free(s->out);
 	json_decref(s->queue);
+	json_decref(s->init_msg);
 	TAILQ_REMOVE(&sessions, s, entry);
 	nsessions--;
 	free(s);

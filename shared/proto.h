@@ -111,6 +111,20 @@ enum imsg_type {
 	IMSG_CHILD_STARTED,	/* spawnd -> parent: struct child_pg */
 	IMSG_CHILD_GONE,	/* spawnd -> parent: struct child_pg */
 
+	/*
+	 * Upstream token lifecycle.  http tells tokend when a session
+	 * ends, so that tokend refreshes only grants in use; tokend hands a
+	 * refreshed Forgejo token to spawnd, which starts a replacement
+	 * child for every session of the grant and passes its stdio to
+	 * http; tokend tells http when a grant is gone (its sessions end
+	 * now) or stale (token expired, Forgejo unreachable: 503).
+	 */
+	IMSG_SESSION_GONE,	/* http -> tokend: struct session_gone */
+	IMSG_TOKEN_UPDATE,	/* tokend -> spawnd: struct token_update */
+	IMSG_SESSION_REPLACE,	/* spawnd -> http: fd, struct session_ready */
+	IMSG_GRANT_REVOKED,	/* tokend -> http, spawnd: struct grant_ref */
+	IMSG_GRANT_STALE,	/* tokend -> http: struct grant_ref */
+
 	IMSG_MAX
 };
 
@@ -330,6 +344,7 @@ struct auth_bearer {
 
 struct session_ref {
 	char		session_id[PROTO_SESSION_MAX];
+	uint8_t		now;		/* SIGTERM at once, no grace */
 };
 
 struct session_open {
@@ -339,9 +354,10 @@ struct session_open {
 	char		username[PROTO_NAME_MAX];
 };
 
-/* The one message that carries a Forgejo token; cleared once used. */
+/* One of the two messages that carry a Forgejo token; cleared once used. */
 struct spawn_req {
 	char		session_id[PROTO_SESSION_MAX];
+	char		grant_id[65];
 	int64_t		user_id;
 	char		username[PROTO_NAME_MAX];
 	char		forgejo_token[PROTO_FORGEJO_TOKEN_MAX];
@@ -351,6 +367,23 @@ struct spawn_req {
 struct session_ready {
 	char		session_id[PROTO_SESSION_MAX];
 	int32_t		pid;
+};
+
+struct session_gone {
+	char		session_id[PROTO_SESSION_MAX];
+	char		grant_id[65];
+};
+
+/* The other message that carries a Forgejo token. */
+struct token_update {
+	char		grant_id[65];
+	char		forgejo_token[PROTO_FORGEJO_TOKEN_MAX];
+	int64_t		token_expires_at;
+};
+
+struct grant_ref {
+	char		grant_id[65];
+	int32_t		retry_after;	/* seconds, for GRANT_STALE */
 };
 
 /* status: the HTTP status the client is to get (401, 429, 503, ...). */
