@@ -1143,7 +1143,7 @@ pipe_io(int fd, short event, void *arg)
 		for (;;) {
 			data = (const char *)EVBUFFER_DATA(cp->in);
 			len = EVBUFFER_LENGTH(cp->in);
-			if ((nl = memchr(data, '\n', len)) == NULL)
+			if (len == 0 || (nl = memchr(data, '\n', len)) == NULL)
 				break;
 			session_line(s, cp, data, (size_t)(nl - data));
 			if (s->state == SESSION_DEAD)

@@ -149,3 +149,44 @@ timingsafe_streq(const char *a, const char *b)
 		diff |= (unsigned char)a[i] ^ (unsigned char)b[i];
 	return diff == 0;
 }
+
+/*
+ * HMAC-SHA256 of RFC 2104: H((K ^ opad) || H((K ^ ipad) || msg)).  A key
+ * longer than the hash's block is replaced by its hash, as the RFC says.
+ */
+void
+hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+    uint8_t out[HMAC_SHA256_LEN])
+{
+	SHA2_CTX	 ctx;
+	uint8_t		 k[SHA256_BLOCK_LENGTH], pad[SHA256_BLOCK_LENGTH];
+	uint8_t		 inner[SHA256_DIGEST_LENGTH];
+	size_t		 i;
+
+	memset(k, 0, sizeof(k));
+	if (keylen > sizeof(k)) {
+		SHA256Init(&ctx);
+		SHA256Update(&ctx, key, keylen);
+		SHA256Final(k, &ctx);
+	} else if (keylen > 0)
+		memcpy(k, key, keylen);
+
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, pad, sizeof(pad));
+	SHA256Update(&ctx, msg, msglen);
+	SHA256Final(inner, &ctx);
+
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, pad, sizeof(pad));
+	SHA256Update(&ctx, inner, sizeof(inner));
+	SHA256Final(out, &ctx);
+
+	explicit_bzero(k, sizeof(k));
+	explicit_bzero(pad, sizeof(pad));
+	explicit_bzero(inner, sizeof(inner));
+	explicit_bzero(&ctx, sizeof(ctx));
+}

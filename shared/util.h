@@ -25,11 +25,14 @@
 #define TOKEN_BYTES		32
 #define TOKEN_STRLEN		64
 #define SHA256_HEX_LEN		65
+#define HMAC_SHA256_LEN		32	/* bytes of an HMAC-SHA256 */
 
 int	 random_token(char *, size_t, size_t);
 size_t	 base64url_encode(const uint8_t *, size_t, char *, size_t);
 void	 sha256_hex(const void *, size_t, char [SHA256_HEX_LEN]);
 int	 read_file(const char *, char **, size_t *, size_t);
 int	 timingsafe_streq(const char *, const char *);
+void	 hmac_sha256(const void *, size_t, const void *, size_t,
+	    uint8_t [HMAC_SHA256_LEN]);
 
 #endif /* UTIL_H */
