@@ -5,6 +5,7 @@
 #   make test             install missing build dependencies, build, run regress
 #   make test SANITIZE=1  the same suite under AddressSanitizer and UBSan
 #   make demo             the whole OAuth flow and a tool call, on loopback
+#   make bench            what the MCP relay costs (bench/README.md)
 #
 # GNU make.  The objects of each variant live in their own directory, so
 # a sanitizer build never mixes with a plain one.
@@ -67,10 +68,12 @@ endif
 SHARED_SRCS =	shared/log.c shared/imsg.c shared/proc.c shared/util.c \
 		$(SANDBOX)
 BROKERD_SRCS =	$(OBJ)/parse.c brokerd/brokerd.c brokerd/config.c \
-		brokerd/http.c brokerd/http_parse.c brokerd/mcp.c \
-		brokerd/oauth.c brokerd/server.c
+		brokerd/consent.c brokerd/http.c brokerd/http_parse.c \
+		brokerd/mcp.c brokerd/oauth.c brokerd/oauth_util.c \
+		brokerd/server.c
 TOKEND_SRCS =	tokend/tokend.c tokend/db.c tokend/forgejo.c \
-		tokend/oauth.c tokend/session.c $(OBJ)/migrations.c
+		tokend/oauth.c tokend/session.c tokend/lifecycle.c \
+		$(OBJ)/migrations.c
 SPAWND_SRCS =	spawnd/spawnd.c spawnd/child.c
 
 objs =		$(patsubst %.c,$(OBJ)/%.o,$(patsubst $(OBJ)/%,%,$(1)))
@@ -150,9 +153,15 @@ demo:
 	    OBJ=$(REGRESS_OBJ)/demo/build DESTDIR= >/dev/null
 	@sh regress/demo.sh $(REGRESS_OBJ)/demo
 
+bench:
+	@sh regress/deps.sh
+	@$(MAKE) --no-print-directory install PREFIX=$(REGRESS_OBJ)/bench \
+	    OBJ=$(REGRESS_OBJ)/bench/build DESTDIR= >/dev/null
+	@sh bench/run.sh $(REGRESS_OBJ)/bench
+
 include regress/unit/Makefile.inc
 
 clean:
 	rm -rf obj obj-san regress/obj
 
-.PHONY: all install lint test demo clean regress-units
+.PHONY: all install lint test demo bench clean regress-units
