@@ -60,6 +60,8 @@
 #define CORS_ALLOW_HEADERS	"authorization, content-type, accept, " \
 				"mcp-session-id, mcp-protocol-version, " \
 				"last-event-id"
+#define CORS_EXPOSE_HEADERS	"mcp-session-id, mcp-protocol-version, " \
+				"www-authenticate"
 #define HDRS_MAX		2048
 #define B64URL_CHARS		"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 				"abcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -301,8 +303,7 @@ const char *
 oauth_cors_headers(void)
 {
 	return "Access-Control-Allow-Origin: *\r\n"
-	    "Access-Control-Expose-Headers: mcp-session-id, "
-	    "mcp-protocol-version, www-authenticate\r\n";
+	    "Access-Control-Expose-Headers: " CORS_EXPOSE_HEADERS "\r\n";
 }
 
 struct oauth_pending *
@@ -543,6 +544,7 @@ cors_preflight(struct conn *c, const struct route *r)
 	    "Access-Control-Allow-Origin: *\r\n"
 	    "Access-Control-Allow-Methods: %s\r\n"
 	    "Access-Control-Allow-Headers: " CORS_ALLOW_HEADERS "\r\n"
+	    "Access-Control-Expose-Headers: " CORS_EXPOSE_HEADERS "\r\n"
 	    "Access-Control-Max-Age: " CORS_MAX_AGE "\r\n", r->allow);
 	conn_respond(c, 204, NULL, "", 0, hdrs);
 }

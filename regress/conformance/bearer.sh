@@ -71,7 +71,7 @@ get_bearer() {
 	_ver=$(python3 "$BEARER_BROWSER" verifier)
 	_state=st$(python3 "$BEARER_BROWSER" verifier | cut -c1-16)
 	python3 "$BEARER_BROWSER" flow --public-url "$_pub" --client-id "$_cid" \
-	    --redirect-uri "$_cb" --verifier "$_ver" --state "$_state" \
+	    --redirect-uri "$_cb" --verifier="$_ver" --state "$_state" \
 	    --resource "$_pub${2:-/mcp}" --user "${1:-alice}" \
 	    --jar "$T_DIR/bearer.jar" > "$T_DIR/bearer.flow" 2>>"$_err"
 	_code=$(_bearer_json "$T_DIR/bearer.flow" params.code)
