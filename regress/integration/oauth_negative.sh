@@ -522,7 +522,7 @@ req GET "$PUB/token"
 expect "GET /token: 405" '[ "$st" = 405 ]'
 
 skip "an expired authorization code is refused" \
-    "codes live 10 minutes and no configuration statement shortens that"
+    "codes live 10 minutes and no configuration statement shortens that; regress/unit/oauth_test.c covers it with a test clock"
 
 # --- the bearer check -------------------------------------------------------------------
 
