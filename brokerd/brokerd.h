@@ -45,9 +45,11 @@
 #define DEFAULT_ACCESS_LIFETIME		3600	/* seconds */
 #define DEFAULT_REFRESH_LIFETIME	(30 * 24 * 3600)
 #define DEFAULT_REFRESH_GRACE		30	/* seconds */
+#define DEFAULT_REFRESH_MARGIN		300	/* seconds */
 #define DEFAULT_CLIENT_PRUNE		(90 * 24 * 3600)
 #define DEFAULT_REGISTER_RATE		20	/* per hour and address */
 #define CONF_GRACE_MAX			3600
+#define CONF_MARGIN_MAX			86400
 #define DEFAULT_LIMIT_DATA		2048	/* MiB */
 #define DEFAULT_LIMIT_FILES		256
 #define DEFAULT_LIMIT_PROCS		256
@@ -84,6 +86,7 @@ struct brokerd_conf {
 	char			 forgejo_client_secret[PROTO_SECRET_MAX];
 	char			 forgejo_client_secret_file[PROTO_PATH_MAX];
 	char			 forgejo_scope[PROTO_SCOPE_MAX];
+	uint32_t		 forgejo_refresh_margin;
 	char			*mcp_argv[MCP_ARGS_MAX + 1];
 	int			 mcp_argc;
 	uint32_t		 mcp_max_sessions;
@@ -274,7 +277,13 @@ void	 consent_answer(struct conn *, struct oauth_pending *,
  */
 #define OAUTH_REDIRECT_URI_MAX	1000	/* bytes of a registered URI */
 #define OAUTH_CSRF_LIFETIME	600	/* seconds a consent form lives */
-#define OAUTH_CSRF_MAX		96	/* a CSRF token with its NUL */
+#define OAUTH_CSRF_MAX		128	/* a CSRF token with its NUL */
+#define OAUTH_NONCE_BYTES	16	/* random bytes of a consent nonce */
+#define OAUTH_NONCE_MAX		32	/* a consent nonce with its NUL */
+#define OAUTH_NONCE_SLOTS	1024	/* consumed consent nonces remembered */
+#define OAUTH_COOKIE_MAX	160	/* a Set-Cookie value with its NUL */
+#define OAUTH_CONSENT_COOKIE_HTTPS "__Host-brokerd_consent"
+#define OAUTH_CONSENT_COOKIE_HTTP "brokerd_consent"	/* loopback http */
 #define OAUTH_RATE_WINDOW	3600	/* seconds of a registration window */
 #define OAUTH_RATE_SLOTS	256	/* addresses remembered */
 #define OAUTH_RATE_KEY_MAX	64
@@ -294,6 +303,20 @@ struct oauth_ratelimit {
 	struct oauth_rate_slot	 slot[OAUTH_RATE_SLOTS];
 };
 
+/* oauth_nonce_use() results */
+#define OAUTH_NONCE_FRESH	0	/* not seen before; now consumed */
+#define OAUTH_NONCE_USED	(-1)	/* consumed already */
+#define OAUTH_NONCE_FULL	(-2)	/* every slot holds a live nonce */
+
+struct oauth_nonce_slot {
+	char		 nonce[OAUTH_NONCE_MAX];
+	int64_t		 expires;	/* forgotten after; 0: free */
+};
+
+struct oauth_nonces {
+	struct oauth_nonce_slot	 slot[OAUTH_NONCE_SLOTS];
+};
+
 int	 oauth_redirect_uri_check(const char *, const char **);
 int	 oauth_web_uri_check(const char *);
 int	 oauth_redirect_match(const char *, const char *);
@@ -308,9 +331,15 @@ int	 oauth_printable(const char *);
 int	 oauth_display_ok(const char *);
 int	 oauth_error_code_ok(const char *);
 int	 oauth_csrf_make(const uint8_t *, size_t, int64_t,
-	    const struct oauth_authz *, char *, size_t);
+	    const struct oauth_authz *, const char *, char *, size_t);
 int	 oauth_csrf_check(const uint8_t *, size_t, int64_t,
-	    const struct oauth_authz *, const char *);
+	    const struct oauth_authz *, const char *, const char *,
+	    int64_t *);
+const char *oauth_consent_cookie_name(const char *);
+int	 oauth_consent_cookie(const char *, const char *, char *, size_t);
+int	 oauth_cookie_get(const char *, const char *, char *, size_t);
+int	 oauth_nonce_use(struct oauth_nonces *, const char *, int64_t,
+	    int64_t);
 int	 oauth_basic_decode(const char *, char *, size_t, char *, size_t);
 int	 oauth_bearer_parse(const char *, char *, size_t);
 size_t	 html_escape(const char *, char *, size_t);

@@ -27,11 +27,24 @@
  * every parameter back with a CSRF token bound to them
  * (oauth_csrf_make()); POST /authorize checks it all again.
  *
- * The consent form is no cookie session, so a page of another site
- * could fetch a token of its own and post it.  A browser tells where a
- * form comes from, so a POST whose Sec-Fetch-Site is not same-origin,
- * or whose Origin is another origin, is refused as well.  Origin may be
- * "null": this page's Referrer-Policy makes browsers send that.
+ * A page of another site could fetch a consent form of its own and
+ * have the user's browser post it.  So the token is bound to the
+ * browser too: the consent page sets a cookie with a fresh nonce,
+ * which the token carries and its MAC covers, and a POST whose Cookie
+ * does not carry that nonce is refused.  The cookie is SameSite=Strict
+ * and, with an https public url, __Host-.  Each GET overwrites it, so
+ * only the consent page a browser fetched last can be posted.
+ *
+ * A form is good once: the nonces of the forms posted are kept until
+ * their forms expire, in a table of OAUTH_NONCE_SLOTS.  When that is
+ * full of live nonces, consents are refused with 503 until one
+ * expires, rather than one forgotten that could then be posted again.
+ *
+ * Browsers also tell where a form comes from, so a POST whose
+ * Sec-Fetch-Site is not same-origin, or whose Origin is another
+ * origin, is refused as well.  Origin may be "null": this page's
+ * Referrer-Policy makes browsers send that; old browsers send neither
+ * header, which the cookie covers.
  *
  * The page's Content-Security-Policy lets the form's navigation go on
  * to Forgejo and to the client's redirect URI, not just to 'self':
@@ -91,6 +104,8 @@ static void	 authz_parse_target(const char *, size_t,
 		    struct oauth_pending *);
 static int	 consent_post_ok(struct conn *, struct oauth_pending *,
 		    const char *, size_t);
+static int	 consent_cookie(struct conn *, char *, size_t);
+static int	 consent_once(struct conn *, const char *, int64_t);
 static int	 same_origin(struct conn *);
 static void	 authz_client(struct conn *, struct oauth_pending *,
 		    struct imsg *);
@@ -110,23 +125,27 @@ static void	 consent_page(struct conn *, struct oauth_pending *,
 		    const struct oauth_client *);
 static void	 consent_describe(struct evbuffer *, struct oauth_pending *,
 		    const struct oauth_client *);
-static void	 consent_form(struct evbuffer *, struct oauth_pending *);
+static void	 consent_form(struct evbuffer *, struct oauth_pending *,
+		    const char *);
 static struct evbuffer *page_begin(const char *);
 static void	 page_respond(struct conn *, int, struct evbuffer *,
-		    const char *);
+		    const char *, const char *);
 static void	 page_message(struct conn *, int, const char *, const char *);
 static void	 html_add(struct evbuffer *, const char *);
 static void	 html_hidden(struct evbuffer *, const char *, const char *);
 static int	 status_5xx(int32_t);
 
-static uint8_t	 csrf_key[32];
-static char	 forgejo_source[CSP_SOURCE_MAX];
+static uint8_t			 csrf_key[32];
+static char			 forgejo_source[CSP_SOURCE_MAX];
+static const char		*cookie_name;
+static struct oauth_nonces	 used_nonces;
 
 /* The CSRF key lives as long as the process: forms outlive no restart. */
 void
 consent_init(void)
 {
 	arc4random_buf(csrf_key, sizeof(csrf_key));
+	cookie_name = oauth_consent_cookie_name(http_env.cfg.public_url);
 	if (oauth_csp_source(http_env.cfg.forgejo_url, forgejo_source,
 	    sizeof(forgejo_source)) == -1)
 		forgejo_source[0] = '\0';
@@ -344,15 +363,18 @@ authz_parse_target(const char *form, size_t len, struct oauth_pending *p)
 }
 
 /*
- * The decision: posted from our own page, with a CSRF token that
- * matches every parameter and is fresh, and a consent of approve or
- * deny.  -1 once the refusal is answered.
+ * The decision: posted from our own page by the browser it was shown
+ * to, with a CSRF token that matches every parameter and is fresh, a
+ * consent of approve or deny, and not posted before.  -1 once the
+ * refusal is answered.
  */
 static int
 consent_post_ok(struct conn *c, struct oauth_pending *p, const char *form,
     size_t len)
 {
-	char	 csrf[OAUTH_CSRF_MAX], consent[16];
+	char	 csrf[OAUTH_CSRF_MAX], consent[16], nonce[OAUTH_NONCE_MAX];
+	int64_t	 expires;
+	int	 r = -1;
 
 	if (!same_origin(c)) {
 		oauth_pending_free(c);
@@ -363,16 +385,17 @@ consent_post_ok(struct conn *c, struct oauth_pending *p, const char *form,
 		    "page. Start again from the application.");
 		return -1;
 	}
+	if (consent_cookie(c, nonce, sizeof(nonce)) == -1) {
+		log_info("%s: consent form posted without its cookie, or "
+		    "with it twice", c->peer);
+		goto expired;
+	}
 	if (http_form_get(form, len, "csrf_token", csrf, sizeof(csrf)) != 1 ||
 	    oauth_csrf_check(csrf_key, sizeof(csrf_key), time(NULL),
-	    &p->authz, csrf) == -1) {
-		oauth_pending_free(c);
+	    &p->authz, csrf, nonce, &expires) == -1) {
 		log_info("%s: consent form with a missing, wrong or expired "
-		    "csrf token", c->peer);
-		page_message(c, 403, "Consent form expired",
-		    "This consent form is not valid any more, or was changed. "
-		    "Start again from the application.");
-		return -1;
+		    "csrf token, or another browser's", c->peer);
+		goto expired;
 	}
 	if (http_form_get(form, len, "consent", consent, sizeof(consent)) !=
 	    1 || (strcmp(consent, "approve") != 0 &&
@@ -380,10 +403,77 @@ consent_post_ok(struct conn *c, struct oauth_pending *p, const char *form,
 		oauth_pending_free(c);
 		page_message(c, 400, "Invalid consent form",
 		    "The form carries no decision.");
+		goto done;
+	}
+	if (consent_once(c, nonce, expires) == 0) {
+		p->approve = strcmp(consent, "approve") == 0;
+		r = 0;
+	}
+	goto done;
+expired:
+	oauth_pending_free(c);
+	page_message(c, 403, "Consent form expired",
+	    "This consent form is not valid any more, or was changed. "
+	    "Start again from the application.");
+done:
+	explicit_bzero(csrf, sizeof(csrf));
+	explicit_bzero(nonce, sizeof(nonce));
+	return r;
+}
+
+/*
+ * The nonce of the consent cookie, which must come once, in one of
+ * the request's Cookie fields.  -1 if it does not.
+ */
+static int
+consent_cookie(struct conn *c, char *out, size_t outsz)
+{
+	const struct http_header	*h;
+	size_t				 i;
+	int				 r, found = 0;
+
+	for (i = 0; i < c->req.nheaders; i++) {
+		h = &c->req.headers[i];
+		if (strcasecmp(h->name, "Cookie") != 0)
+			continue;
+		if ((r = oauth_cookie_get(h->value, cookie_name, out,
+		    outsz)) < 0) {
+			found = 2;
+			break;
+		}
+		found += r;
+	}
+	if (found != 1) {
+		explicit_bzero(out, outsz);
 		return -1;
 	}
-	p->approve = strcmp(consent, "approve") == 0;
 	return 0;
+}
+
+/* The form is used up now, or the consent is refused and -1. */
+static int
+consent_once(struct conn *c, const char *nonce, int64_t expires)
+{
+	switch (oauth_nonce_use(&used_nonces, nonce, time(NULL), expires)) {
+	case OAUTH_NONCE_FRESH:
+		return 0;
+	case OAUTH_NONCE_FULL:
+		oauth_pending_free(c);
+		log_warnx("%s: consent refused: all %d consent forms "
+		    "remembered as used are still live", c->peer,
+		    OAUTH_NONCE_SLOTS);
+		page_message(c, 503, "Temporarily unavailable",
+		    "Too many consents were given in the last minutes. Try "
+		    "again later.");
+		return -1;
+	default:
+		oauth_pending_free(c);
+		log_info("%s: consent form posted again refused", c->peer);
+		page_message(c, 403, "Consent form already used",
+		    "This consent was already given, or refused, with this "
+		    "form. Start again from the application.");
+		return -1;
+	}
 }
 
 static int
@@ -702,7 +792,7 @@ callback_upstream_page(struct conn *c, struct oauth_error *err)
 		evbuffer_add_printf(b, "\">Return to the application</a> "
 		    "to tell it so.</p>\n");
 	}
-	page_respond(c, status, b, NULL);
+	page_respond(c, status, b, NULL, NULL);
 }
 
 /* Pages */
@@ -713,17 +803,27 @@ consent_page(struct conn *c, struct oauth_pending *p,
 {
 	struct evbuffer	*b;
 	char		 src[CSP_SOURCE_MAX], extra[2 * CSP_SOURCE_MAX + 4];
+	char		 nonce[OAUTH_NONCE_MAX], cookie[OAUTH_COOKIE_MAX];
+	char		 hdr[OAUTH_COOKIE_MAX + 16];
 
+	if (random_token(nonce, sizeof(nonce), OAUTH_NONCE_BYTES) == -1 ||
+	    oauth_consent_cookie(http_env.cfg.public_url, nonce, cookie,
+	    sizeof(cookie)) == -1)
+		fatalx("%s: consent cookie", __func__);
+	(void)snprintf(hdr, sizeof(hdr), "Set-Cookie: %s\r\n", cookie);
 	b = page_begin("Allow access to your Forgejo account?");
 	consent_describe(b, p, oc);
-	consent_form(b, p);
+	consent_form(b, p, nonce);
 	if (oauth_csp_source(p->authz.redirect_uri, src, sizeof(src)) == -1)
 		src[0] = '\0';
 	(void)snprintf(extra, sizeof(extra), "%s%s%s%s",
 	    forgejo_source[0] != '\0' ? " " : "", forgejo_source,
 	    src[0] != '\0' ? " " : "", src);
 	oauth_pending_free(c);
-	page_respond(c, 200, b, extra);
+	page_respond(c, 200, b, extra, hdr);
+	explicit_bzero(nonce, sizeof(nonce));
+	explicit_bzero(cookie, sizeof(cookie));
+	explicit_bzero(hdr, sizeof(hdr));
 }
 
 /* Who asks, where the browser goes afterwards, and for what. */
@@ -790,15 +890,18 @@ consent_describe(struct evbuffer *b, struct oauth_pending *p,
 	json_decref(md);
 }
 
-/* Every parameter travels back, bound to the CSRF token. */
+/*
+ * Every parameter travels back, bound to the CSRF token, and that to
+ * the nonce of the browser's cookie.
+ */
 static void
-consent_form(struct evbuffer *b, struct oauth_pending *p)
+consent_form(struct evbuffer *b, struct oauth_pending *p, const char *nonce)
 {
 	struct oauth_authz	*a = &p->authz;
 	char			 csrf[OAUTH_CSRF_MAX];
 
-	if (oauth_csrf_make(csrf_key, sizeof(csrf_key), time(NULL), a, csrf,
-	    sizeof(csrf)) == -1)
+	if (oauth_csrf_make(csrf_key, sizeof(csrf_key), time(NULL), a, nonce,
+	    csrf, sizeof(csrf)) == -1)
 		fatalx("%s: csrf token", __func__);
 	evbuffer_add_printf(b, "<form method=\"post\" action=\"/authorize\">"
 	    "\n");
@@ -819,6 +922,7 @@ consent_form(struct evbuffer *b, struct oauth_pending *p)
 	    "Approve</button>\n"
 	    "<button type=\"submit\" name=\"consent\" value=\"deny\">"
 	    "Deny</button>\n</fieldset>\n</form>\n");
+	explicit_bzero(csrf, sizeof(csrf));
 }
 
 static struct evbuffer *
@@ -842,20 +946,22 @@ page_begin(const char *title)
 
 /*
  * Every page: no framing, no referrer, nothing loaded from anywhere;
- * form_action names where the form's navigation may end beyond 'self'.
+ * form_action names where the form's navigation may end beyond 'self';
+ * more, if not NULL, holds more header lines.
  */
 static void
 page_respond(struct conn *c, int status, struct evbuffer *b,
-    const char *form_action)
+    const char *form_action, const char *more)
 {
-	char	 hdrs[3 * CSP_SOURCE_MAX + 512];
+	char	 hdrs[3 * CSP_SOURCE_MAX + OAUTH_COOKIE_MAX + 512];
 
 	evbuffer_add_printf(b, "</main>\n</body>\n</html>\n");
-	(void)snprintf(hdrs, sizeof(hdrs), PAGE_HEADERS PAGE_CSP "%s\r\n",
-	    form_action != NULL ? form_action : "");
+	(void)snprintf(hdrs, sizeof(hdrs), PAGE_HEADERS PAGE_CSP "%s\r\n%s",
+	    form_action != NULL ? form_action : "", more != NULL ? more : "");
 	conn_respond(c, status, "text/html; charset=utf-8",
 	    (const char *)EVBUFFER_DATA(b), EVBUFFER_LENGTH(b), hdrs);
 	evbuffer_free(b);
+	explicit_bzero(hdrs, sizeof(hdrs));
 }
 
 /* A page that says what went wrong; it redirects nowhere. */
@@ -869,7 +975,7 @@ page_message(struct conn *c, int status, const char *title,
 	evbuffer_add_printf(b, "<p>");
 	html_add(b, message);
 	evbuffer_add_printf(b, "</p>\n");
-	page_respond(c, status, b, NULL);
+	page_respond(c, status, b, NULL, NULL);
 }
 
 static void

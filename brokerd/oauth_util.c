@@ -17,9 +17,10 @@
 
 /*
  * Pure helpers of the authorization server's front: URI checks,
- * matching and normalisation, the consent form's CSRF token, HTTP
- * Basic and Bearer, escaping, and the registration rate limit.  No
- * I/O, no globals, no allocation.
+ * matching and normalisation, the consent form's CSRF token, its
+ * cookie and the table of consumed forms, HTTP Basic and Bearer,
+ * escaping, and the registration rate limit.  No I/O, no globals, no
+ * allocation.
  *
  * Redirect URIs a client may register (RFC 7591 section 2, RFC 8252):
  *
@@ -84,7 +85,10 @@ static int	 host_loopback(const char *, size_t);
 static int	 web_uri(const char *, struct uri *, int);
 static int	 csrf_add(char *, size_t, size_t *, const char *);
 static int	 csrf_mac(const uint8_t *, size_t, const char *,
-		    const struct oauth_authz *, uint8_t [HMAC_SHA256_LEN]);
+		    const char *, const struct oauth_authz *,
+		    uint8_t [HMAC_SHA256_LEN]);
+static int	 nonce_valid(const char *);
+static int	 nonce_slot_free(const struct oauth_nonce_slot *, int64_t);
 static int64_t	 rate_rank(const struct oauth_rate_slot *, int64_t);
 static int	 b64_value(int);
 static int	 base64_decode(const char *, uint8_t *, size_t);
@@ -570,62 +574,92 @@ csrf_add(char *buf, size_t bufsz, size_t *off, const char *s)
 
 static int
 csrf_mac(const uint8_t *key, size_t keylen, const char *ts,
-    const struct oauth_authz *a, uint8_t mac[HMAC_SHA256_LEN])
+    const char *nonce, const struct oauth_authz *a,
+    uint8_t mac[HMAC_SHA256_LEN])
 {
-	char	 msg[sizeof(*a) + 64];
+	char	 msg[sizeof(*a) + OAUTH_NONCE_MAX + 64];
 	size_t	 off = 0;
 
-	if (csrf_add(msg, sizeof(msg), &off, "brokerd consent v1") == -1 ||
+	if (csrf_add(msg, sizeof(msg), &off, "brokerd consent v2") == -1 ||
 	    csrf_add(msg, sizeof(msg), &off, ts) == -1 ||
+	    csrf_add(msg, sizeof(msg), &off, nonce) == -1 ||
 	    csrf_add(msg, sizeof(msg), &off, a->client_id) == -1 ||
 	    csrf_add(msg, sizeof(msg), &off, a->redirect_uri) == -1 ||
 	    csrf_add(msg, sizeof(msg), &off, a->has_state ? "1" : "0") == -1 ||
 	    csrf_add(msg, sizeof(msg), &off, a->state) == -1 ||
 	    csrf_add(msg, sizeof(msg), &off, a->code_challenge) == -1 ||
 	    csrf_add(msg, sizeof(msg), &off, a->scope) == -1 ||
-	    csrf_add(msg, sizeof(msg), &off, a->resource) == -1)
+	    csrf_add(msg, sizeof(msg), &off, a->resource) == -1) {
+		explicit_bzero(msg, sizeof(msg));
 		return -1;
+	}
 	hmac_sha256(key, keylen, msg, off, mac);
+	explicit_bzero(msg, sizeof(msg));
 	return 0;
 }
 
+/* A consent nonce: 1 to OAUTH_NONCE_MAX - 1 characters of base64url. */
+static int
+nonce_valid(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!is_b64url((unsigned char)s[i]))
+			return 0;
+	return i > 0 && i < OAUTH_NONCE_MAX;
+}
+
 /*
- * The consent form's CSRF token, "ts.base64url(mac)": an HMAC under
- * the process's key over the time and every parameter of the
- * authorization request, so that a form only approves the request it
- * was shown for, and only for OAUTH_CSRF_LIFETIME seconds.
+ * The consent form's CSRF token, "ts.nonce.base64url(mac)": an HMAC
+ * under the process's key over the time, the nonce and every
+ * parameter of the authorization request, so that a form only
+ * approves the request it was shown for, only for OAUTH_CSRF_LIFETIME
+ * seconds, and only from the browser that holds the nonce in its
+ * cookie (oauth_consent_cookie()).
  */
 int
 oauth_csrf_make(const uint8_t *key, size_t keylen, int64_t now,
-    const struct oauth_authz *a, char *out, size_t outsz)
+    const struct oauth_authz *a, const char *nonce, char *out, size_t outsz)
 {
 	uint8_t	 mac[HMAC_SHA256_LEN];
 	char	 ts[24];
 	int	 n;
 
-	if (now < 0)
+	if (outsz > 0)
+		out[0] = '\0';
+	if (now < 0 || nonce == NULL || !nonce_valid(nonce))
 		return -1;
 	(void)snprintf(ts, sizeof(ts), "%lld", (long long)now);
-	if (csrf_mac(key, keylen, ts, a, mac) == -1)
+	if (csrf_mac(key, keylen, ts, nonce, a, mac) == -1)
 		return -1;
-	n = snprintf(out, outsz, "%s.", ts);
+	n = snprintf(out, outsz, "%s.%s.", ts, nonce);
 	if (n < 0 || (size_t)n >= outsz ||
 	    base64url_encode(mac, sizeof(mac), out + n, outsz - n) == 0) {
+		explicit_bzero(mac, sizeof(mac));
 		if (outsz > 0)
 			out[0] = '\0';
 		return -1;
 	}
+	explicit_bzero(mac, sizeof(mac));
 	return 0;
 }
 
-/* 0 if token is what oauth_csrf_make() gave for a in the last window. */
+/*
+ * 0 if token is what oauth_csrf_make() gave for a in the last window
+ * and its nonce is cookie, the value of the browser's consent cookie
+ * (NULL if it sent none).  *expires, if expires is not NULL, is then
+ * the last second the token is good for.
+ */
 int
 oauth_csrf_check(const uint8_t *key, size_t keylen, int64_t now,
-    const struct oauth_authz *a, const char *token)
+    const struct oauth_authz *a, const char *token, const char *cookie,
+    int64_t *expires)
 {
-	char		 want[OAUTH_CSRF_MAX];
+	char		 want[OAUTH_CSRF_MAX], nonce[OAUTH_NONCE_MAX];
+	const char	*p;
 	int64_t		 ts = 0;
-	size_t		 i;
+	size_t		 i, n;
 	int		 ok;
 
 	for (i = 0; is_digit((unsigned char)token[i]) && i < 18; i++)
@@ -633,11 +667,174 @@ oauth_csrf_check(const uint8_t *key, size_t keylen, int64_t now,
 	if (i == 0 || token[i] != '.' || ts > now ||
 	    now - ts > OAUTH_CSRF_LIFETIME)
 		return -1;
-	if (oauth_csrf_make(key, keylen, ts, a, want, sizeof(want)) == -1)
+	p = token + i + 1;
+	for (n = 0; is_b64url((unsigned char)p[n]); n++)
+		if (n + 1 >= sizeof(nonce))
+			return -1;
+	if (n == 0 || p[n] != '.')
 		return -1;
-	ok = timingsafe_streq(want, token);
+	memcpy(nonce, p, n);
+	nonce[n] = '\0';
+	ok = cookie != NULL && timingsafe_streq(nonce, cookie);
+	if (oauth_csrf_make(key, keylen, ts, a, nonce, want,
+	    sizeof(want)) == -1)
+		ok = 0;
+	else if (!timingsafe_streq(want, token))
+		ok = 0;
 	explicit_bzero(want, sizeof(want));
-	return ok ? 0 : -1;
+	explicit_bzero(nonce, sizeof(nonce));
+	if (!ok)
+		return -1;
+	if (expires != NULL)
+		*expires = ts + OAUTH_CSRF_LIFETIME;
+	return 0;
+}
+
+/*
+ * The consent cookie's name: with an https public url, the __Host-
+ * prefix makes browsers keep it only if it is Secure, has Path=/ and
+ * no Domain, so no other host (a sibling subdomain) can plant one.
+ * A loopback http url cannot have it.
+ */
+const char *
+oauth_consent_cookie_name(const char *public_url)
+{
+	struct uri	 u;
+
+	if (uri_split(public_url, &u) == 0 && scheme_is(public_url, &u,
+	    "https"))
+		return OAUTH_CONSENT_COOKIE_HTTPS;
+	return OAUTH_CONSENT_COOKIE_HTTP;
+}
+
+/*
+ * The value of the Set-Cookie field that hands the browser the nonce
+ * of its consent form.  Strict: no other site's request carries it.
+ * Only for the form's action, /authorize, but for the __Host- prefix,
+ * which requires Path=/.
+ */
+int
+oauth_consent_cookie(const char *public_url, const char *nonce, char *out,
+    size_t outsz)
+{
+	const char	*name;
+	int		 https, n;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (!nonce_valid(nonce))
+		return -1;
+	name = oauth_consent_cookie_name(public_url);
+	https = strcmp(name, OAUTH_CONSENT_COOKIE_HTTPS) == 0;
+	n = snprintf(out, outsz, "%s=%s; Path=%s; Max-Age=%d; HttpOnly; "
+	    "%sSameSite=Strict", name, nonce, https ? "/" : "/authorize",
+	    OAUTH_CSRF_LIFETIME, https ? "Secure; " : "");
+	if (n < 0 || (size_t)n >= outsz) {
+		if (outsz > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Looks up the cookie name in the value of a Cookie field, "a=b; c=d"
+ * (RFC 6265 section 4.2.1).  Names are case-sensitive; pairs without
+ * '=' and other cookies, whatever they look like, are passed over:
+ * on a loopback host every port's cookies arrive together.  Returns 1
+ * and the value in out when name occurs once, 0 when it does not
+ * occur, -2 when it occurs more than once, and -1 when its value does
+ * not fit in out.
+ */
+int
+oauth_cookie_get(const char *hdr, const char *name, char *out, size_t outsz)
+{
+	const char	*p, *end, *eq;
+	size_t		 namelen = strlen(name), klen, vlen;
+	int		 found = 0, toolong = 0;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	for (p = hdr; *p != '\0'; p = *end == ';' ? end + 1 : end) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = p + strcspn(p, ";");
+		if ((eq = memchr(p, '=', end - p)) == NULL)
+			continue;
+		for (klen = eq - p; klen > 0 && (p[klen - 1] == ' ' ||
+		    p[klen - 1] == '\t'); klen--)
+			;
+		if (klen != namelen || strncmp(p, name, namelen) != 0)
+			continue;
+		if (found++ > 0)
+			continue;
+		for (eq++; *eq == ' ' || *eq == '\t'; eq++)
+			;
+		for (vlen = end - eq; vlen > 0 && (eq[vlen - 1] == ' ' ||
+		    eq[vlen - 1] == '\t'); vlen--)
+			;
+		if (vlen >= outsz) {
+			toolong = 1;
+			continue;
+		}
+		memcpy(out, eq, vlen);
+		out[vlen] = '\0';
+	}
+	if (found > 1) {
+		if (outsz > 0)
+			explicit_bzero(out, outsz);
+		return -2;
+	}
+	if (toolong)
+		return -1;
+	return found;
+}
+
+/* A slot that holds no nonce whose form still lives. */
+static int
+nonce_slot_free(const struct oauth_nonce_slot *s, int64_t now)
+{
+	return s->expires == 0 || s->expires < now;
+}
+
+/*
+ * Consumes the nonce of a consent form: a form is good once.  The
+ * nonce is kept until expires, when its form is no good anyway.
+ * Returns OAUTH_NONCE_FRESH if it was not consumed before and now
+ * is, OAUTH_NONCE_USED if it was, and OAUTH_NONCE_FULL if it would
+ * have to push out a nonce whose form still lives: the caller refuses
+ * the consent then, rather than let a form be used twice.  What is
+ * no nonce at all counts as used.
+ */
+int
+oauth_nonce_use(struct oauth_nonces *t, const char *nonce, int64_t now,
+    int64_t expires)
+{
+	struct oauth_nonce_slot	*s, *free_slot = NULL;
+	size_t			 i;
+	int			 used = 0;
+
+	if (!nonce_valid(nonce))
+		return OAUTH_NONCE_USED;
+	for (i = 0; i < OAUTH_NONCE_SLOTS; i++) {
+		s = &t->slot[i];
+		if (nonce_slot_free(s, now)) {
+			if (s->expires != 0)
+				explicit_bzero(s, sizeof(*s));
+			if (free_slot == NULL)
+				free_slot = s;
+			continue;
+		}
+		if (timingsafe_streq(s->nonce, nonce))
+			used = 1;
+	}
+	if (used)
+		return OAUTH_NONCE_USED;
+	if (free_slot == NULL)
+		return OAUTH_NONCE_FULL;
+	(void)strlcpy(free_slot->nonce, nonce, sizeof(free_slot->nonce));
+	free_slot->expires = expires > 0 ? expires : 1;
+	return OAUTH_NONCE_FRESH;
 }
 
 static int

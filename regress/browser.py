@@ -37,6 +37,7 @@
 #       [--scope S] [--user LOGIN] [--deny] [--jar FILE]
 #       [--stop-before-callback] [--csrf keep|omit|wrong]
 #       [--post-header 'Name: value']... [--param NAME=VALUE]...
+#       [--post-jar FILE] [--post-twice]
 #   browser.py drive --url AUTHORIZE-URL --redirect-uri URI [--user LOGIN]
 #       [--deny] [--jar FILE]      the same, from a ready authorize URL
 #   browser.py get URL [--jar FILE] [-H 'Name: value']...
@@ -61,10 +62,18 @@
 #   callback_url   Forgejo's redirect to brokerd's /callback, when seen
 #   consent_page   status, headers, form field names and the CSRF field
 #   consent_post   status and headers of the consent POST
+#   consent_repost status and headers of the same POST sent again right
+#                  after the first (--post-twice), or null
 #   last           status, url, headers, body (cut), links, forms of the
 #                  last answer fetched
 #   hops           [method, url, status] of every request
 #   error          why the flow stopped somewhere else than the client
+#
+# --post-jar FILE posts the consent form from another browser than the
+# one that fetched the consent page: one whose cookie jar is FILE, a
+# fresh browser without cookies if FILE does not exist yet.  That other
+# browser goes on from there.  This is a form fetched by one user and
+# posted by another (login CSRF, the attacker's consent request).
 #
 
 import argparse
@@ -438,16 +447,19 @@ def authorize_url(public_url, client_id, redirect_uri, challenge,
 
 
 def drive(url, redirect_uri, user="alice", approve=True, browser=None,
-          stop_before_callback=False, csrf="keep", post_headers=None):
+          stop_before_callback=False, csrf="keep", post_headers=None,
+          post_browser=None, post_twice=False):
     """Run the browser part of the flow from an authorize URL.  See the
-    header for the result."""
+    header for the result.  post_browser, if given, posts the consent
+    form and goes on from there; post_twice posts it once more right
+    after the first time."""
     b = browser or Browser()
     public = "%s://%s" % (urlsplit(url).scheme, urlsplit(url).netloc)
     res = {"ok": False, "final_url": None, "params": {},
            "final_status": None, "stage": "authorize",
            "callback_url": None, "consent_page": None,
-           "consent_post": None, "last": None, "hops": b.hops,
-           "error": None}
+           "consent_post": None, "consent_repost": None, "last": None,
+           "hops": b.hops, "error": None}
 
     def finish(resp, stage, error=None):
         res["stage"] = stage
@@ -505,10 +517,19 @@ def drive(url, redirect_uri, user="alice", approve=True, browser=None,
                 omit.append(k)
             else:
                 headers[k] = v
+        if post_browser is not None:
+            post_browser.hops = b.hops
+            b = post_browser
         resp = b.post_form(action, fields, headers, omit)
         res["consent_post"] = {"status": resp.status,
                                "location": resp.location,
                                "headers": resp.summary()["headers"]}
+        if post_twice:
+            again = b.post_form(action, fields, headers, omit)
+            res["consent_repost"] = {"status": again.status,
+                                     "location": again.location,
+                                     "headers": again.summary()["headers"],
+                                     "body": again.text[:BODY_KEEP]}
         if not resp.is_redirect:
             return finish(resp, "consent",
                           "the consent POST answered no redirect")
@@ -565,7 +586,7 @@ def login_flow(public_url, client_id, redirect_uri, verifier=None,
                challenge=None, state=None, resource=None, user="alice",
                approve=True, scope=None, browser=None,
                stop_before_callback=False, csrf="keep", extra=None,
-               post_headers=None):
+               post_headers=None, post_browser=None, post_twice=False):
     """The whole browser flow for one client.  Give the PKCE verifier (its
     S256 challenge is computed) or the challenge itself."""
     if challenge is None:
@@ -576,7 +597,8 @@ def login_flow(public_url, client_id, redirect_uri, verifier=None,
                         state, resource, scope, extra)
     res = drive(url, redirect_uri, user=user, approve=approve,
                 browser=browser, stop_before_callback=stop_before_callback,
-                csrf=csrf, post_headers=post_headers)
+                csrf=csrf, post_headers=post_headers,
+                post_browser=post_browser, post_twice=post_twice)
     res["authorize_url"] = url
     return res
 
@@ -628,6 +650,13 @@ def main(argv):
                         help="'Name: value' sent with the consent POST "
                         "instead of the browser's own; 'Name:' alone "
                         "leaves the header out")
+        sp.add_argument("--post-jar",
+                        help="post the consent form from another browser "
+                        "with this cookie jar (fresh if FILE does not "
+                        "exist)")
+        sp.add_argument("--post-twice", action="store_true",
+                        help="post the consent form a second time right "
+                        "after the first (consent_repost)")
 
     g = sub.add_parser("get")
     g.add_argument("url")
@@ -674,6 +703,9 @@ def main(argv):
         return 0
 
     b = Browser(jar_path=a.jar, timeout=a.timeout)
+    pb = None
+    if getattr(a, "post_jar", None):
+        pb = Browser(jar_path=a.post_jar, timeout=a.timeout)
     post_headers = {}
     for h in getattr(a, "post_header", []):
         name, _, value = h.partition(":")
@@ -690,7 +722,8 @@ def main(argv):
     elif a.cmd == "drive":
         out = drive(a.url, a.redirect_uri, user=a.user, approve=not a.deny,
                     browser=b, stop_before_callback=a.stop_before_callback,
-                    csrf=a.csrf, post_headers=post_headers)
+                    csrf=a.csrf, post_headers=post_headers,
+                    post_browser=pb, post_twice=a.post_twice)
     else:
         extra = []
         for item in a.param:
@@ -704,7 +737,8 @@ def main(argv):
                          state=a.state, resource=a.resource, user=a.user,
                          approve=not a.deny, scope=a.scope, browser=b,
                          stop_before_callback=a.stop_before_callback,
-                         csrf=a.csrf, extra=extra, post_headers=post_headers)
+                         csrf=a.csrf, extra=extra, post_headers=post_headers,
+                         post_browser=pb, post_twice=a.post_twice)
         out["verifier"] = verifier
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")

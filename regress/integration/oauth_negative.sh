@@ -3,9 +3,10 @@
 # wrong verifier, redirect URIs that differ, unknown clients, code replay,
 # a code presented by another client, refresh-token reuse after the grace
 # window, revoked tokens, a token in the query string, the wrong resource,
-# consent without (or with a wrong) CSRF token, callback state replay,
-# bad registrations and the registration rate limit, and Forgejo going
-# down in the middle of a login.
+# consent without (or with a wrong) CSRF token, consent posted from
+# another browser than the one it was shown to or posted twice, callback
+# state replay, bad registrations and the registration rate limit, and
+# Forgejo going down in the middle of a login.
 . "$TOP/regress/integration/lib.sh"
 
 BROWSER=$TOP/regress/browser.py
@@ -393,6 +394,108 @@ expect "consent denied: 303 to the redirect URI with error=access_denied, state,
      [ "$(jf params.error "$F")" = access_denied ] &&
      [ "$(jf params.state "$F")" = "$STATE" ] &&
      [ "$(jf params.iss "$F")" = "$PUB" ] && ! jf params.code "$F"'
+
+# The consent form is bound to the browser that fetched it (a cookie
+# whose nonce the CSRF token carries) and is good once.
+
+# consent_cookie_ok FLOW-FILE: the consent page set the cookie, with
+# the attributes of a loopback http public url, and its nonce is the
+# one in the form's CSRF token.
+consent_cookie_ok() {
+	python3 - "$1" <<'PY'
+import html, json, re, sys
+d = json.load(open(sys.argv[1]))
+page = d["consent_page"]
+sc = page["headers"].get("set-cookie", [])
+if len(sc) != 1:
+    sys.exit("%d Set-Cookie fields" % len(sc))
+m = re.fullmatch(r"brokerd_consent=([A-Za-z0-9_-]{22}); Path=/authorize; "
+                 r"Max-Age=600; HttpOnly; SameSite=Strict", sc[0])
+if not m:
+    sys.exit("Set-Cookie: " + sc[0])
+t = re.search(r'name="csrf_token" value="([^"]*)"', page["body"])
+if not t:
+    sys.exit("no csrf_token in the form")
+parts = html.unescape(t.group(1)).split(".")
+if len(parts) != 3 or parts[1] != m.group(1):
+    sys.exit("the token does not carry the cookie's nonce")
+PY
+}
+
+V=$(br verifier)
+flow "$T_DIR/flow.cookie" "$CID_A" "$V" "$STATE" --resource "$PUB/mcp" \
+    --stop-before-callback
+F=$T_DIR/flow.cookie
+expect "consent page: sets brokerd_consent (Path=/authorize, Max-Age=600, HttpOnly, SameSite=Strict), the nonce of its CSRF token" \
+    'consent_cookie_ok "$F" 2> "$T_DIR/why"'
+
+rm -f "$T_DIR/jar.fresh"
+flow "$T_DIR/flow.otherbrowser" "$CID_A" "$V" "$STATE" --resource "$PUB/mcp" \
+    --post-jar "$T_DIR/jar.fresh" --post-header "Origin:" \
+    --post-header "Sec-Fetch-Site:"
+F=$T_DIR/flow.otherbrowser
+expect "consent form posted from another browser without Origin and Sec-Fetch-Site (old browser, no cookie): 403, no redirect" \
+    '[ "$(jf consent_post.status "$F")" = 403 ] &&
+     [ "$(jf consent_post.location "$F")" = null ] &&
+     [ "$(jf ok "$F")" = false ] &&
+     jf last.body "$F" | grep -q "Consent form expired"'
+rm -f "$T_DIR/jar.fresh"
+flow "$T_DIR/flow.othernull" "$CID_A" "$V" "$STATE" --resource "$PUB/mcp" \
+    --post-jar "$T_DIR/jar.fresh" --post-header "Origin: null" \
+    --post-header "Sec-Fetch-Site:"
+F=$T_DIR/flow.othernull
+expect "consent form posted from another browser with Origin: null (no cookie): 403, no redirect" \
+    '[ "$(jf consent_post.status "$F")" = 403 ] &&
+     [ "$(jf consent_post.location "$F")" = null ] && [ "$(jf ok "$F")" = false ]'
+
+# The victim has a consent page of its own open: its cookie is another
+# nonce than the one in the attacker's form.
+VICTIM_URL=$(python3 -c '
+import sys
+from urllib.parse import urlencode
+pub, cid, cb, ch, state = sys.argv[1:]
+print(pub + "/authorize?" + urlencode([("response_type", "code"),
+    ("client_id", cid), ("redirect_uri", cb), ("code_challenge", ch),
+    ("code_challenge_method", "S256"), ("state", state),
+    ("resource", pub + "/mcp")]))' "$PUB" "$CID_B" "$CB" "$CH" "$STATE")
+rm -f "$T_DIR/jar.victim"
+br get "$VICTIM_URL" --jar "$T_DIR/jar.victim" > "$T_DIR/victim.page"
+flow "$T_DIR/flow.victim" "$CID_A" "$V" "$STATE" --resource "$PUB/mcp" \
+    --post-jar "$T_DIR/jar.victim" --post-header "Origin:" \
+    --post-header "Sec-Fetch-Site:"
+F=$T_DIR/flow.victim
+expect "consent form posted from a browser with a consent cookie of its own: 403, no redirect" \
+    '[ "$(jf status "$T_DIR/victim.page")" = 200 ] &&
+     grep -q brokerd_consent "$T_DIR/jar.victim" &&
+     [ "$(jf consent_post.status "$F")" = 403 ] &&
+     [ "$(jf consent_post.location "$F")" = null ] && [ "$(jf ok "$F")" = false ]'
+
+V=$(br verifier)
+flow "$T_DIR/flow.oldbrowser" "$CID_A" "$V" "$STATE" --resource "$PUB/mcp" \
+    --post-header "Origin:" --post-header "Sec-Fetch-Site:"
+F=$T_DIR/flow.oldbrowser
+expect "control: the browser that fetched the form posts it without Origin and Sec-Fetch-Site: the flow ends at the client with a code" \
+    '[ "$(jf consent_post.status "$F")" = 303 ] && [ "$(jf ok "$F")" = true ] &&
+     jf params.code "$F" >/dev/null'
+
+V=$(br verifier)
+flow "$T_DIR/flow.posttwice" "$CID_A" "$V" "$STATE" --resource "$PUB/mcp" \
+    --post-twice
+F=$T_DIR/flow.posttwice
+expect "consent form posted twice: the first is answered 303, the second 403 without a redirect" \
+    '[ "$(jf consent_post.status "$F")" = 303 ] &&
+     [ "$(jf consent_repost.status "$F")" = 403 ] &&
+     [ "$(jf consent_repost.location "$F")" = null ] &&
+     jf consent_repost.body "$F" | grep -q "already given"'
+expect "consent form posted twice: the first post still ends at the client with a code" \
+    '[ "$(jf ok "$F")" = true ] && jf params.code "$F" >/dev/null'
+V=$(br verifier)
+flow "$T_DIR/flow.denytwice" "$CID_A" "$V" "$STATE" --resource "$PUB/mcp" \
+    --deny --post-twice
+F=$T_DIR/flow.denytwice
+expect "a denied consent form posted again: 403" \
+    '[ "$(jf consent_post.status "$F")" = 303 ] &&
+     [ "$(jf consent_repost.status "$F")" = 403 ]'
 
 # --- /callback ----------------------------------------------------------------------
 

@@ -16,7 +16,9 @@
 
 /*
  * Unit tests of the pure helpers of the OAuth front
- * (brokerd/oauth_util.c) and of hmac_sha256() in shared/util.c.
+ * (brokerd/oauth_util.c): among them the consent form's CSRF token, its
+ * cookie and the table of consumed forms; and of hmac_sha256() in
+ * shared/util.c.
  */
 
 #include <sys/types.h>
@@ -35,6 +37,8 @@ static void	 test_redirect_match(void);
 static void	 test_resource(void);
 static void	 test_hmac(void);
 static void	 test_csrf(void);
+static void	 test_cookie(void);
+static void	 test_nonce(void);
 static void	 test_basic(void);
 static void	 test_bearer(void);
 static void	 test_html(void);
@@ -55,6 +59,8 @@ main(void)
 	test_resource();
 	test_hmac();
 	test_csrf();
+	test_cookie();
+	test_nonce();
 	test_basic();
 	test_bearer();
 	test_html();
@@ -295,67 +301,236 @@ test_csrf(void)
 {
 	static const uint8_t	 key[32] = { 1, 2, 3, 4 };
 	static const uint8_t	 other[32] = { 5, 6, 7, 8 };
+	static const char	 nonce[] = "Nonce-of_the_browser1";
+	static const char	 nonce2[] = "Nonce-of_the_browser2";
 	struct oauth_authz	 a, b;
 	const int64_t		 now = 1800000000;
 	char			 tok[OAUTH_CSRF_MAX], bad[OAUTH_CSRF_MAX];
+	char			 tok2[OAUTH_CSRF_MAX];
+	int64_t			 expires = 0;
 
 	authz_sample(&a);
-	CHECK(oauth_csrf_make(key, sizeof(key), now, &a, tok, sizeof(tok)) ==
-	    0 && strncmp(tok, "1800000000.", 11) == 0 && strlen(tok) == 11 + 43,
-	    "csrf: \"ts.base64url(mac)\"");
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, tok) == 0,
-	    "csrf: the token verifies");
+	CHECK(oauth_csrf_make(key, sizeof(key), now, &a, nonce, tok,
+	    sizeof(tok)) == 0 && strncmp(tok, "1800000000.", 11) == 0 &&
+	    strncmp(tok + 11, nonce, strlen(nonce)) == 0 &&
+	    tok[11 + strlen(nonce)] == '.' &&
+	    strlen(tok) == 11 + strlen(nonce) + 1 + 43,
+	    "csrf: \"ts.nonce.base64url(mac)\"");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, tok, nonce,
+	    &expires) == 0 && expires == now + OAUTH_CSRF_LIFETIME,
+	    "csrf: the token verifies with its nonce, and says when it "
+	    "expires");
 	CHECK(oauth_csrf_check(key, sizeof(key), now + OAUTH_CSRF_LIFETIME,
-	    &a, tok) == 0, "csrf: still valid at 10 minutes");
+	    &a, tok, nonce, NULL) == 0, "csrf: still valid at 10 minutes");
 	CHECK(oauth_csrf_check(key, sizeof(key), now + OAUTH_CSRF_LIFETIME + 1,
-	    &a, tok) == -1, "csrf: expired after 10 minutes");
-	CHECK(oauth_csrf_check(key, sizeof(key), now - 1, &a, tok) == -1,
-	    "csrf: a token from the future refused");
-	CHECK(oauth_csrf_check(other, sizeof(other), now, &a, tok) == -1,
-	    "csrf: another key refuses it");
+	    &a, tok, nonce, NULL) == -1, "csrf: expired after 10 minutes");
+	CHECK(oauth_csrf_check(key, sizeof(key), now - 1, &a, tok, nonce,
+	    NULL) == -1, "csrf: a token from the future refused");
+	CHECK(oauth_csrf_check(other, sizeof(other), now, &a, tok, nonce,
+	    NULL) == -1, "csrf: another key refuses it");
+
+	/* The nonce: the browser's cookie must carry the token's. */
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, tok, nonce2,
+	    NULL) == -1, "csrf: a cookie with another nonce refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, tok, NULL,
+	    NULL) == -1, "csrf: no cookie refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, tok, "", NULL) ==
+	    -1, "csrf: an empty cookie refused");
+	(void)snprintf(bad, sizeof(bad), "1800000000.%s", tok + 11 +
+	    strlen(nonce) + 1);
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, bad, nonce,
+	    NULL) == -1 && oauth_csrf_check(key, sizeof(key), now, &a, bad,
+	    "", NULL) == -1, "csrf: a token without its nonce refused");
+	(void)snprintf(bad, sizeof(bad), "1800000000..%s", tok + 11 +
+	    strlen(nonce) + 1);
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, bad, "", NULL) ==
+	    -1, "csrf: a token with an empty nonce refused");
+	/* The attacker's own nonce in the victim's token, and cookie. */
+	(void)strlcpy(bad, tok, sizeof(bad));
+	bad[11 + 3] ^= 1;
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, bad, nonce,
+	    NULL) == -1, "csrf: a tampered nonce refused");
+	(void)strlcpy(tok2, bad + 11, sizeof(tok2));
+	tok2[strlen(nonce)] = '\0';
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, bad, tok2,
+	    NULL) == -1, "csrf: a tampered nonce refused even with a "
+	    "cookie to match");
+	CHECK(oauth_csrf_make(key, sizeof(key), now, &a, nonce2, tok2,
+	    sizeof(tok2)) == 0 && strcmp(tok + 11 + strlen(nonce),
+	    tok2 + 11 + strlen(nonce2)) != 0,
+	    "csrf: the MAC covers the nonce");
+	CHECK(oauth_csrf_make(key, sizeof(key), now, &a, "", bad,
+	    sizeof(bad)) == -1 && bad[0] == '\0' &&
+	    oauth_csrf_make(key, sizeof(key), now, &a, NULL, bad,
+	    sizeof(bad)) == -1 &&
+	    oauth_csrf_make(key, sizeof(key), now, &a, "a.b", bad,
+	    sizeof(bad)) == -1 &&
+	    oauth_csrf_make(key, sizeof(key), now, &a,
+	    "0123456789012345678901234567890123", bad, sizeof(bad)) == -1,
+	    "csrf: no token for an empty, missing, odd or long nonce");
 
 	b = a;
 	(void)strlcpy(b.redirect_uri, "http://127.0.0.1:9/cb2",
 	    sizeof(b.redirect_uri));
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok) == -1,
-	    "csrf: tampered redirect_uri refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok, nonce,
+	    NULL) == -1, "csrf: tampered redirect_uri refused");
 	b = a;
 	b.state[0] = 'X';
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok) == -1,
-	    "csrf: tampered state refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok, nonce,
+	    NULL) == -1, "csrf: tampered state refused");
 	b = a;
 	b.has_state = 0;
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok) == -1,
-	    "csrf: state dropped refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok, nonce,
+	    NULL) == -1, "csrf: state dropped refused");
 	b = a;
 	b.code_challenge[0] = 'F';
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok) == -1,
-	    "csrf: tampered code_challenge refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok, nonce,
+	    NULL) == -1, "csrf: tampered code_challenge refused");
 	b = a;
 	(void)strlcpy(b.client_id, "client-2", sizeof(b.client_id));
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok) == -1,
-	    "csrf: another client refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok, nonce,
+	    NULL) == -1, "csrf: another client refused");
 	b = a;
 	b.resource[0] = '\0';
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok) == -1,
-	    "csrf: resource dropped refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok, nonce,
+	    NULL) == -1, "csrf: resource dropped refused");
 	b = a;
 	(void)strlcpy(b.scope, "mcp mcp", sizeof(b.scope));
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok) == -1,
-	    "csrf: tampered scope refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &b, tok, nonce,
+	    NULL) == -1, "csrf: tampered scope refused");
 
 	/* A later timestamp with the old MAC must not pass. */
 	(void)snprintf(bad, sizeof(bad), "1800000100%s", tok + 10);
-	CHECK(oauth_csrf_check(key, sizeof(key), now + 200, &a, bad) == -1,
-	    "csrf: tampered timestamp refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now + 200, &a, bad, nonce,
+	    NULL) == -1, "csrf: tampered timestamp refused");
 	(void)strlcpy(bad, tok, sizeof(bad));
 	bad[strlen(bad) - 1] ^= 1;
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, bad) == -1,
-	    "csrf: tampered mac refused");
-	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, "") == -1 &&
-	    oauth_csrf_check(key, sizeof(key), now, &a, "1800000000") == -1 &&
-	    oauth_csrf_check(key, sizeof(key), now, &a, ".abc") == -1,
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, bad, nonce,
+	    NULL) == -1, "csrf: tampered mac refused");
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, "", nonce,
+	    NULL) == -1 && oauth_csrf_check(key, sizeof(key), now, &a,
+	    "1800000000", nonce, NULL) == -1 && oauth_csrf_check(key,
+	    sizeof(key), now, &a, ".abc", nonce, NULL) == -1 &&
+	    oauth_csrf_check(key, sizeof(key), now, &a, "1800000000.", nonce,
+	    NULL) == -1 && oauth_csrf_check(key, sizeof(key), now, &a,
+	    "1800000000.Nonce-of_the_browser1", nonce, NULL) == -1,
 	    "csrf: malformed tokens refused");
+	memset(bad, 'n', sizeof(bad) - 1);
+	bad[sizeof(bad) - 1] = '\0';
+	memcpy(bad, "1800000000.", 11);
+	CHECK(oauth_csrf_check(key, sizeof(key), now, &a, bad, bad + 11,
+	    NULL) == -1, "csrf: a token with an overlong nonce refused");
+}
+
+static void
+test_cookie(void)
+{
+	char	 v[OAUTH_NONCE_MAX], set[OAUTH_COOKIE_MAX];
+	int	 r;
+
+	CHECK(strcmp(oauth_consent_cookie_name("https://mcp.example.org"),
+	    "__Host-brokerd_consent") == 0 &&
+	    strcmp(oauth_consent_cookie_name("http://127.0.0.1:8080"),
+	    "brokerd_consent") == 0, "cookie: __Host- with https only");
+	CHECK(oauth_consent_cookie("https://mcp.example.org/x", "abc", set,
+	    sizeof(set)) == 0 && strcmp(set, "__Host-brokerd_consent=abc; "
+	    "Path=/; Max-Age=600; HttpOnly; Secure; SameSite=Strict") == 0,
+	    "cookie: https: __Host-, Secure, Path=/");
+	CHECK(oauth_consent_cookie("http://127.0.0.1:8080", "abc", set,
+	    sizeof(set)) == 0 && strcmp(set, "brokerd_consent=abc; "
+	    "Path=/authorize; Max-Age=600; HttpOnly; SameSite=Strict") == 0,
+	    "cookie: loopback http: no prefix, not Secure, Path=/authorize");
+	CHECK(oauth_consent_cookie("http://127.0.0.1", "a;b", set,
+	    sizeof(set)) == -1 && set[0] == '\0' &&
+	    oauth_consent_cookie("http://127.0.0.1", "", set,
+	    sizeof(set)) == -1 && oauth_consent_cookie("http://127.0.0.1",
+	    "abc", set, 20) == -1, "cookie: no field for a bad nonce or "
+	    "a small buffer");
+
+	CHECK(oauth_cookie_get("", "n", v, sizeof(v)) == 0 && v[0] == '\0',
+	    "cookie: an empty field has none");
+	CHECK(oauth_cookie_get("a=b; c=d", "n", v, sizeof(v)) == 0,
+	    "cookie: absent among others");
+	CHECK(oauth_cookie_get("n=abc", "n", v, sizeof(v)) == 1 &&
+	    strcmp(v, "abc") == 0, "cookie: alone");
+	CHECK(oauth_cookie_get("a=b; n=abc; c=d", "n", v, sizeof(v)) == 1 &&
+	    strcmp(v, "abc") == 0, "cookie: between others");
+	CHECK(oauth_cookie_get("forgejo_session=x;n=abc;lang=en", "n", v,
+	    sizeof(v)) == 1 && strcmp(v, "abc") == 0,
+	    "cookie: without spaces after the semicolons");
+	CHECK(oauth_cookie_get("a=b; n = abc ;c", "n", v, sizeof(v)) == 1 &&
+	    strcmp(v, "abc") == 0, "cookie: blanks around name and value, "
+	    "a pair without '='");
+	CHECK(oauth_cookie_get("n=abc; a=b; n=abc", "n", v, sizeof(v)) == -2 &&
+	    v[0] == '\0', "cookie: twice refused, even with one value");
+	CHECK(oauth_cookie_get("n=abc; n=xyz", "n", v, sizeof(v)) == -2,
+	    "cookie: twice with two values refused");
+	CHECK(oauth_cookie_get("N=abc; nn=abc; xn=abc; n2=abc; a=n=abc", "n",
+	    v, sizeof(v)) == 0, "cookie: names match exactly and "
+	    "case-sensitively");
+	CHECK(oauth_cookie_get("n=; a=b", "n", v, sizeof(v)) == 1 &&
+	    v[0] == '\0', "cookie: an empty value");
+	CHECK(oauth_cookie_get("a=\"x;y\"; n=abc", "n", v, sizeof(v)) == 1 &&
+	    strcmp(v, "abc") == 0, "cookie: another cookie's odd value");
+	CHECK(oauth_cookie_get("n=0123456789abcdef0123456789abcdef0", "n", v,
+	    sizeof(v)) == -1, "cookie: a value too long refused");
+	r = oauth_cookie_get("__Host-brokerd_consent=abc; "
+	    "brokerd_consent=xyz", "__Host-brokerd_consent", v, sizeof(v));
+	CHECK(r == 1 && strcmp(v, "abc") == 0,
+	    "cookie: the prefixed name is another name");
+}
+
+static void
+test_nonce(void)
+{
+	struct oauth_nonces	*t;
+	char			 n[OAUTH_NONCE_MAX];
+	const int64_t		 now = 1800000000;
+	int			 i, ok;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		abort();
+	CHECK(oauth_nonce_use(t, "nonce-1", now, now + 600) ==
+	    OAUTH_NONCE_FRESH, "nonce: the first use is fresh");
+	CHECK(oauth_nonce_use(t, "nonce-1", now + 1, now + 600) ==
+	    OAUTH_NONCE_USED, "nonce: the second use is refused");
+	CHECK(oauth_nonce_use(t, "nonce-2", now + 1, now + 600) ==
+	    OAUTH_NONCE_FRESH, "nonce: another nonce is fresh");
+	CHECK(oauth_nonce_use(t, "nonce-1", now + 600, now + 600) ==
+	    OAUTH_NONCE_USED, "nonce: still refused in the form's last "
+	    "second");
+	CHECK(oauth_nonce_use(t, "", now, now + 600) == OAUTH_NONCE_USED &&
+	    oauth_nonce_use(t, "a;b", now, now + 600) == OAUTH_NONCE_USED,
+	    "nonce: what is no nonce counts as used");
+
+	/* Full of live nonces: refused, and none forgotten. */
+	for (ok = 1, i = 2; i < OAUTH_NONCE_SLOTS; i++) {
+		(void)snprintf(n, sizeof(n), "fill-%d", i);
+		ok &= oauth_nonce_use(t, n, now + 10, now + 10 + 600) ==
+		    OAUTH_NONCE_FRESH;
+	}
+	CHECK(ok, "nonce: the table takes OAUTH_NONCE_SLOTS nonces");
+	CHECK(oauth_nonce_use(t, "one-more", now + 20, now + 620) ==
+	    OAUTH_NONCE_FULL, "nonce: a full table of live nonces refuses "
+	    "a new one");
+	CHECK(oauth_nonce_use(t, "nonce-1", now + 20, now + 600) ==
+	    OAUTH_NONCE_USED && oauth_nonce_use(t, "fill-2", now + 20,
+	    now + 610) == OAUTH_NONCE_USED,
+	    "nonce: a full table still knows its nonces");
+
+	/* nonce-1 and nonce-2 expire first: their slots are given again. */
+	CHECK(oauth_nonce_use(t, "one-more", now + 601, now + 1201) ==
+	    OAUTH_NONCE_FRESH && oauth_nonce_use(t, "two-more", now + 601,
+	    now + 1201) == OAUTH_NONCE_FRESH && oauth_nonce_use(t,
+	    "three-more", now + 601, now + 1201) == OAUTH_NONCE_FULL,
+	    "nonce: expired nonces make room, live ones do not");
+	CHECK(oauth_nonce_use(t, "nonce-1", now + 601, now + 1201) ==
+	    OAUTH_NONCE_FULL, "nonce: an expired nonce is forgotten");
+	CHECK(oauth_nonce_use(t, "fill-5", now + 611, now + 1211) ==
+	    OAUTH_NONCE_FRESH && oauth_nonce_use(t, "one-more", now + 611,
+	    now + 1211) == OAUTH_NONCE_USED,
+	    "nonce: after every fill expired, only the live are known");
+	free(t);
 }
 
 static void
