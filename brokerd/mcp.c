@@ -145,6 +145,8 @@ static void	 pipe_io(int, short, void *);
 static void	 pipe_update(struct chpipe *);
 static struct chpipe *pipe_new(struct session *);
 static void	 pipe_free(struct chpipe *);
+static void	 pipe_close(struct chpipe *);
+static void	 session_reap(int, short, void *);
 static int	 pipe_retire_done(struct chpipe *);
 static void	 pipe_lost(struct chpipe *);
 static void	 session_line(struct session *, struct chpipe *, const char *,
@@ -732,14 +734,25 @@ pipe_new(struct session *s)
 	return cp;
 }
 
+/* The child loses its stdio; the buffers stay until pipe_free(). */
+static void
+pipe_close(struct chpipe *cp)
+{
+	if (cp->fd == -1)
+		return;
+	if (cp->ev_set)
+		event_del(&cp->ev);
+	cp->ev_set = 0;
+	close(cp->fd);
+	cp->fd = -1;
+}
+
 static void
 pipe_free(struct chpipe *cp)
 {
-	if (cp->fd != -1) {
-		if (cp->ev_set)
-			event_del(&cp->ev);
-		close(cp->fd);
-	}
+	if (cp == NULL)
+		return;
+	pipe_close(cp);
 	if (cp->retired)
 		TAILQ_REMOVE(&cp->session->retired, cp, entry);
 	evbuffer_free(cp->in);
@@ -1397,6 +1410,7 @@ session_stop(struct session *s, const char *why, int now)
 	struct pending		*p;
 	struct chpipe		*cp;
 	struct conn		*c;
+	struct timeval		 tv = { 0, 0 };
 	json_t			*err;
 
 	if (s->state == SESSION_DEAD)
@@ -1412,10 +1426,10 @@ session_stop(struct session *s, const char *why, int now)
 		pending_free(s, p);
 	}
 	/* Closing their stdio is what stops the children. */
-	pipe_free(s->cur);
-	s->cur = NULL;
-	while ((cp = TAILQ_FIRST(&s->retired)) != NULL)
-		pipe_free(cp);
+	pipe_close(s->cur);
+	TAILQ_FOREACH(cp, &s->retired, entry)
+		pipe_close(cp);
+	nsessions--;
 
 	memset(&sr, 0, sizeof(sr));
 	strlcpy(sr.session_id, s->id, sizeof(sr.session_id));
@@ -1435,6 +1449,25 @@ session_stop(struct session *s, const char *why, int now)
 		((struct mcp_wait *)c->mcp)->session = NULL;
 		conn_stream_end(c);
 	}
+	/*
+	 * This may run deep inside the session's own I/O callback: the
+	 * memory goes once the event loop is back at the top.
+	 */
+	evtimer_del(&s->ev_idle);
+	evtimer_set(&s->ev_idle, session_reap, s);
+	evtimer_add(&s->ev_idle, &tv);
+}
+
+static void
+session_reap(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+	struct chpipe	*cp;
+
+	pipe_free(s->cur);
+	s->cur = NULL;
+	while ((cp = TAILQ_FIRST(&s->retired)) != NULL)
+		pipe_free(cp);
 	session_free(s);
 }
 
@@ -1453,7 +1486,6 @@ session_free(struct session *s)
 	json_decref(s->queue);
 	json_decref(s->init_msg);
 	TAILQ_REMOVE(&sessions, s, entry);
-	nsessions--;
 	free(s);
 }
 
@@ -1522,14 +1554,4 @@ session_ping(int fd, short event, void *arg)
 	if (fd != -1)
 		conn_stream_write(s->stream, ": ping\n\n", 8);
 	evtimer_add(&s->ev_ping, &tv);
-}
-
-/* Stop every child at once: the http process is leaving. */
-void
-mcp_shutdown(void)
-{
-	struct session	*s;
-
-	while ((s = TAILQ_FIRST(&sessions)) != NULL)
-		session_end(s, "brokerd is shutting down");
 }

@@ -84,7 +84,7 @@ static struct tls	*tls_ctx;
 static struct event	 ev_accept_pause;
 static uint32_t		 conn_nextid = 1;
 
-/* The body limit is the largest MCP message; see http_configure(). */
+/* The body limit is mcp max message; see http_configure(). */
 static struct http_limits server_limits = {
 	HTTP_MAX_REQUEST_LINE, HTTP_MAX_HEADER_BYTES, HTTP_MAX_HEADERS,
 	HTTP_MAX_BODY
@@ -284,8 +284,7 @@ http_configure(void)
 			fatalx("tls listener without a certificate");
 	json_object_seed(arc4random());
 	oauth_init();
-	if (http_env.cfg.max_message > HTTP_MAX_BODY)
-		server_limits.max_body = http_env.cfg.max_message;
+	server_limits.max_body = http_env.cfg.max_message;
 
 	pd.uid = http_env.cfg.uid;
 	pd.gid = http_env.cfg.gid;
