@@ -362,7 +362,6 @@ void	 mcp_session_replace(struct imsg *);
 void	 mcp_grant_revoked(struct imsg *);
 void	 mcp_grant_stale(struct imsg *);
 void	 mcp_conn_cleanup(struct conn *);
-void	 mcp_shutdown(void);
 
 /* http.c */
 void	 http_route(struct conn *);

@@ -1134,7 +1134,11 @@ pipe_io(int fd, short event, void *arg)
 				pipe_lost(cp);
 				return;
 			}
-			session_end(s, "the MCP server closed its input");
+			/*
+			 * It has gone, or is going: spawnd's report says how,
+			 * with its last words, and ends the session.
+			 */
+			pipe_close(cp);
 			return;
 		}
 	}
