@@ -217,6 +217,7 @@ config_send_tokend(struct brokerd_conf *conf, struct imsgev *iev,
 	ct.refresh_lifetime = conf->token_refresh_lifetime;
 	ct.refresh_grace = conf->token_refresh_grace;
 	ct.client_prune_after = conf->client_prune_after;
+	ct.refresh_margin = conf->forgejo_refresh_margin;
 	if (imsg_compose_event(iev, IMSG_CFG_TOKEND, 0, -1, &ct,
 	    sizeof(ct)) == -1)
 		fatal("%s", __func__);

@@ -104,6 +104,7 @@ enum stmt {
 	ST_CLIENT_ID,
 	ST_CLIENT_SECRET,
 	ST_SCOPE,
+	ST_REFRESH_MARGIN,
 	ST_MCP_COMMAND,
 	ST_MAX_SESSIONS,
 	ST_MAX_PER_USER,
@@ -133,12 +134,13 @@ static const char *stmt_names[ST_MAX] = {
 	"forgejo client id",
 	"forgejo client secret",
 	"forgejo scope",
+	"forgejo refresh margin",
 	"mcp command",
 	"mcp max sessions",
 	"mcp max sessions per user",
 	"mcp idle timeout",
 	"token access lifetime",
-	"token refresh lifetime"
+	"token refresh lifetime",
 	"token refresh grace",
 	"client prune after",
 	"register rate limit",
@@ -226,7 +228,7 @@ static void	 printword(const char *);
 %}
 
 %token	ACCESS AFTER CERTIFICATE CHROOT CLIENT COMMAND DATABASE FILENAME FORGEJO
-%token	GRACE LIMIT PRUNE RATE REGISTER
+%token	GRACE LIMIT MARGIN PRUNE RATE REGISTER
 %token	ALLOW CPU DATA FILES HOME MESSAGE ORIGIN PATH PROCESSES
 %token	ID IDLE INCLUDE KEY LIFETIME LISTEN MAXIMUM MCP ON PER PORT PUBLIC
 %token	REFRESH SCOPE SECRET SESSIONS TIMEOUT TLS TOKEN URL USER
@@ -373,6 +375,11 @@ main		: LISTEN ON string PORT port opttls {
 				    sizeof(new_conf->forgejo_scope))
 					yyerror("forgejo scope too long");
 			}
+		}
+		| FORGEJO REFRESH MARGIN number {
+			(void)setnum(&new_conf->forgejo_refresh_margin, $4, 1,
+			    CONF_MARGIN_MAX, "forgejo refresh margin",
+			    ST_REFRESH_MARGIN);
 		}
 		| MCP COMMAND STRING mcpargs {
 			if (once(ST_MCP_COMMAND) == 0)
@@ -556,6 +563,7 @@ lookup(const char *s)
 		{ "lifetime",		LIFETIME },
 		{ "limit",		LIMIT },
 		{ "listen",		LISTEN },
+		{ "margin",		MARGIN },
 		{ "max",		MAXIMUM },
 		{ "mcp",		MCP },
 		{ "message",		MESSAGE },
@@ -1524,6 +1532,7 @@ parse_config(const char *filename)
 	conf->token_access_lifetime = DEFAULT_ACCESS_LIFETIME;
 	conf->token_refresh_lifetime = DEFAULT_REFRESH_LIFETIME;
 	conf->token_refresh_grace = DEFAULT_REFRESH_GRACE;
+	conf->forgejo_refresh_margin = DEFAULT_REFRESH_MARGIN;
 	conf->client_prune_after = DEFAULT_CLIENT_PRUNE;
 	conf->register_rate_limit = DEFAULT_REGISTER_RATE;
 	(void)strlcpy(conf->mcp_home, BROKERD_CHROOT, sizeof(conf->mcp_home));
@@ -1686,6 +1695,7 @@ print_config(struct brokerd_conf *conf)
 		printf("\nforgejo client secret \"********\"");
 	printf("\nforgejo scope ");
 	printq(conf->forgejo_scope);
+	printf("\nforgejo refresh margin %u", conf->forgejo_refresh_margin);
 
 	printf("\n\nmcp command");
 	for (i = 0; i < conf->mcp_argc; i++) {

@@ -167,6 +167,7 @@ struct cfg_tokend {
 	uint32_t	refresh_lifetime;
 	uint32_t	refresh_grace;
 	uint32_t	client_prune_after;
+	uint32_t	refresh_margin;	/* forgejo token, seconds */
 };
 
 struct cfg_spawnd {

@@ -46,6 +46,8 @@ static void	 spawnd_add_arg(struct imsg *);
 static void	 spawnd_add_path(struct imsg *);
 static void	 spawnd_spawn(struct imsg *);
 static void	 spawnd_close(struct imsg *);
+static void	 spawnd_token_update(struct imsg *);
+static void	 spawnd_grant_revoked(struct imsg *);
 static void	 spawnd_configure(void);
 static void	 spawnd_health(struct imsgev *, struct imsg *);
 static void	 spawnd_shutdown(int) __dead;
@@ -181,7 +183,30 @@ spawnd_close(struct imsg *imsg)
 	if (imsg_get_data(imsg, &sr, sizeof(sr)) == -1)
 		fatalx("%s: bad IMSG_SESSION_CLOSE", __func__);
 	sr.session_id[sizeof(sr.session_id) - 1] = '\0';
-	child_close(sr.session_id);
+	child_close(sr.session_id, sr.now != 0);
+}
+
+/* One of the two messages with a Forgejo token: cleared once used. */
+static void
+spawnd_token_update(struct imsg *imsg)
+{
+	struct token_update	 tu;
+
+	if (imsg_get_data(imsg, &tu, sizeof(tu)) == -1)
+		fatalx("%s: bad IMSG_TOKEN_UPDATE", __func__);
+	child_token_update(&tu);
+	explicit_bzero(&tu, sizeof(tu));
+}
+
+static void
+spawnd_grant_revoked(struct imsg *imsg)
+{
+	struct grant_ref	 gr;
+
+	if (imsg_get_data(imsg, &gr, sizeof(gr)) == -1)
+		fatalx("%s: bad IMSG_GRANT_REVOKED", __func__);
+	gr.grant_id[sizeof(gr.grant_id) - 1] = '\0';
+	child_grant_revoked(gr.grant_id);
 }
 
 static void
@@ -324,6 +349,18 @@ spawnd_dispatch_peer(int fd, short event, void *arg)
 				fatalx("%s: close request from %s",
 				    __func__, proc_name(from));
 			spawnd_close(&imsg);
+			break;
+		case IMSG_TOKEN_UPDATE:
+			if (from != PROC_TOKEND)
+				fatalx("%s: token update from %s",
+				    __func__, proc_name(from));
+			spawnd_token_update(&imsg);
+			break;
+		case IMSG_GRANT_REVOKED:
+			if (from != PROC_TOKEND)
+				fatalx("%s: revocation from %s",
+				    __func__, proc_name(from));
+			spawnd_grant_revoked(&imsg);
 			break;
 		default:
 			fatalx("%s: unexpected imsg %u from %s", __func__,

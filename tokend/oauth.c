@@ -934,6 +934,7 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 		goto dberr;
 	log_warnx("client %s: authorization code replayed, grant of user %s "
 	    "revoked", req->client_id, g.username);
+	lifecycle_grant_revoked(g.grant_id);
 	rc = fail(err, 400, "invalid_grant",
 	    "the code has already been used");
 	goto done;
@@ -1065,6 +1066,7 @@ token_refresh(const struct oauth_token_req *req, struct oauth_token *ok,
 	/* RFC 9700 section 4.14.2: a stolen token, or its thief, was here. */
 	if (grant_revoke(grant_id, now) == -1 || tx_commit() == -1)
 		goto dberr;
+	lifecycle_grant_revoked(grant_id);
 	if (rotated)
 		log_warnx("client %s: rotated refresh token reused, grant "
 		    "revoked", req->client_id);
@@ -1215,9 +1217,11 @@ oauth_do_revoke(struct imsgev *iev, struct imsg *imsg)
 			rc = -1;
 		if (rc == -1)
 			tx_rollback();
-		else
+		else {
 			log_info("client %s revoked a grant (%s token)",
 			    req.client_id, refresh ? "refresh" : "access");
+			lifecycle_grant_revoked(grant_id);
+		}
 	}
 	explicit_bzero(&req, sizeof(req));
 

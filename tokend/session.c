@@ -16,14 +16,15 @@
 
 
 /*
- * Sessions, tokend's part: find the Forgejo token of the grant behind
- * a session and hand it to spawnd.  This is the only place a Forgejo
- * token leaves tokend.
+ * Sessions, tokend's part: the messages of the http process about MCP
+ * sessions, handed to lifecycle.c, and the answers to an open: the
+ * grant's Forgejo token to spawnd, or a failure to http.  IMSG_SPAWN
+ * here and IMSG_TOKEN_UPDATE in lifecycle.c are the only messages that
+ * take a Forgejo token out of tokend.
  */
 
 #include <sys/types.h>
 
-#include <sqlite3.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -31,9 +32,7 @@
 #include "proc.h"
 #include "tokend.h"
 
-static void	 session_fail(const char *, int, const char *);
-
-static void
+void
 session_fail(const char *session_id, int status, const char *reason)
 {
 	struct session_fail	 sf;
@@ -47,83 +46,53 @@ session_fail(const char *session_id, int status, const char *reason)
 		fatal("%s", __func__);
 }
 
-/*
- * The newest live token of the grant, for the user who asked.  Returns
- * 1 and fills req, 0 if the grant has none, -1 on a database error.
- */
-static int
-session_grant_token(const struct session_open *so, struct spawn_req *req)
+/* Ask spawnd for the session's child, with the token in its request. */
+void
+session_spawn(const char *session_id, const char *grant_id, int64_t user_id,
+    const char *username, const char *token, int64_t expires_at)
 {
-	static const char	 sql[] =
-	    "SELECT forgejo_access_token, forgejo_token_expires_at"
-	    " FROM access_tokens WHERE grant_id = ?1 AND forgejo_user_id = ?2"
-	    " AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 1";
-	sqlite3_stmt		*st;
-	const unsigned char	*tok;
-	int			 rc, ret = -1;
+	struct spawn_req	 req;
 
-	if (sqlite3_prepare_v2((sqlite3 *)db_handle(), sql, -1, &st,
-	    NULL) != SQLITE_OK) {
-		log_warnx("%s: %s", __func__,
-		    sqlite3_errmsg((sqlite3 *)db_handle()));
-		return -1;
+	memset(&req, 0, sizeof(req));
+	strlcpy(req.session_id, session_id, sizeof(req.session_id));
+	strlcpy(req.grant_id, grant_id, sizeof(req.grant_id));
+	strlcpy(req.username, username, sizeof(req.username));
+	req.user_id = user_id;
+	if (strlcpy(req.forgejo_token, token, sizeof(req.forgejo_token)) >=
+	    sizeof(req.forgejo_token)) {
+		explicit_bzero(&req, sizeof(req));
+		log_warnx("user %s: forgejo token too long", username);
+		session_fail(session_id, 503, "the token store failed");
+		return;
 	}
-	sqlite3_bind_text(st, 1, so->grant_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, so->user_id);
-	switch (rc = sqlite3_step(st)) {
-	case SQLITE_ROW:
-		tok = sqlite3_column_text(st, 0);
-		if (tok == NULL || strlcpy(req->forgejo_token,
-		    (const char *)tok, sizeof(req->forgejo_token)) >=
-		    sizeof(req->forgejo_token)) {
-			log_warnx("%s: unusable forgejo token", __func__);
-			break;
-		}
-		req->token_expires_at = sqlite3_column_int64(st, 1);
-		ret = 1;
-		break;
-	case SQLITE_DONE:
-		ret = 0;
-		break;
-	default:
-		log_warnx("%s: %s", __func__,
-		    sqlite3_errmsg((sqlite3 *)db_handle()));
-	}
-	sqlite3_finalize(st);
-	return ret;
+	req.token_expires_at = expires_at;
+	if (imsg_compose_event(tokend_env.iev[PROC_SPAWND], IMSG_SPAWN, 0, -1,
+	    &req, sizeof(req)) == -1)
+		fatal("%s", __func__);
+	explicit_bzero(&req, sizeof(req));
 }
 
 void
 session_open(struct imsg *imsg)
 {
 	struct session_open	 so;
-	struct spawn_req	 req;
 
 	if (imsg_get_data(imsg, &so, sizeof(so)) == -1)
 		fatalx("%s: bad IMSG_SESSION_OPEN", __func__);
 	so.session_id[sizeof(so.session_id) - 1] = '\0';
 	so.grant_id[sizeof(so.grant_id) - 1] = '\0';
 	so.username[sizeof(so.username) - 1] = '\0';
+	lifecycle_session_open(&so);
+}
 
-	memset(&req, 0, sizeof(req));
-	switch (session_grant_token(&so, &req)) {
-	case 1:
-		break;
-	case 0:
-		log_info("user %s: grant has no live token, no session",
-		    so.username);
-		session_fail(so.session_id, 401, "the grant is no longer "
-		    "valid");
-		return;
-	default:
-		session_fail(so.session_id, 503, "the token store failed");
-		return;
-	}
-	strlcpy(req.session_id, so.session_id, sizeof(req.session_id));
-	strlcpy(req.username, so.username, sizeof(req.username));
-	req.user_id = so.user_id;
-	if (imsg_compose_event(tokend_env.iev[PROC_SPAWND], IMSG_SPAWN, 0, -1,
-	    &req, sizeof(req)) == -1)
-		fatal("%s", __func__);
-	explicit_bzero(&req, sizeof(req));
+void
+session_gone(struct imsg *imsg)
+{
+	struct session_gone	 sg;
+
+	if (imsg_get_data(imsg, &sg, sizeof(sg)) == -1)
+		fatalx("%s: bad IMSG_SESSION_GONE", __func__);
+	sg.session_id[sizeof(sg.session_id) - 1] = '\0';
+	sg.grant_id[sizeof(sg.grant_id) - 1] = '\0';
+	lifecycle_session_gone(sg.session_id);
 }

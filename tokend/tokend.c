@@ -192,6 +192,7 @@ tokend_configure(void)
 	if (db_open(tokend_env.cfg.database) == -1)
 		fatalx("cannot use database %s", tokend_env.cfg.database);
 	oauth_init();
+	lifecycle_init();
 	tokend_env.configured = 1;
 	if (imsg_compose_event(tokend_env.iev[PROC_PARENT], IMSG_CTL_READY, 0,
 	    -1, NULL, 0) == -1)
@@ -241,6 +242,12 @@ tokend_dispatch_peer(int fd, short event, void *arg)
 				fatalx("%s: session request from %s",
 				    __func__, proc_name(from));
 			session_open(&imsg);
+			break;
+		case IMSG_SESSION_GONE:
+			if (from != PROC_HTTP)
+				fatalx("%s: session end from %s",
+				    __func__, proc_name(from));
+			session_gone(&imsg);
 			break;
 		default:
 			if (from == PROC_HTTP && oauth_dispatch(iev, &imsg))

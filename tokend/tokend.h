@@ -97,8 +97,32 @@ void	 forgejo_get_user(const char *, forgejo_user_cb, void *);
 const char *forgejo_result_str(enum forgejo_result);
 void	 forgejo_set_timeout(int);	/* regress only; 0: FORGEJO_TIMEOUT */
 
-/* session.c */
+/*
+ * session.c: the IMSG_SESSION_* of the http process, and the two ways a
+ * session's open is answered: a spawn request to spawnd, or a failure
+ * to http.
+ */
 void	 session_open(struct imsg *);
+void	 session_gone(struct imsg *);
+void	 session_spawn(const char *, const char *, int64_t, const char *,
+	    const char *, int64_t);
+void	 session_fail(const char *, int, const char *);
+
+/*
+ * lifecycle.c: the Forgejo tokens of grants with live sessions, kept
+ * fresh.  lifecycle_tick() is what the timer runs every LIFECYCLE_TICK
+ * seconds; lifecycle_grant_revoked() is called wherever a grant's
+ * broker tokens are revoked, and ends its sessions.
+ */
+#define LIFECYCLE_TICK		1	/* seconds */
+#define LIFECYCLE_MARGIN	300	/* seconds, if none is configured */
+#define LIFECYCLE_BACKOFF_MAX	60	/* seconds between refresh attempts */
+
+void	 lifecycle_init(void);
+void	 lifecycle_tick(void);
+void	 lifecycle_session_open(const struct session_open *);
+void	 lifecycle_session_gone(const char *);
+void	 lifecycle_grant_revoked(const char *);
 
 /*
  * oauth.c: the authorization server's state.  oauth_dispatch() takes

@@ -171,6 +171,35 @@ forgejo_get_user(const char *access, forgejo_user_cb cb, void *arg)
 	memset(&u, 'Z', sizeof(u));
 }
 
+/*
+ * The stand-in for tokend/lifecycle.c: the grants oauth.c reported
+ * revoked, so that a test sees that their sessions would end.
+ */
+static char	 lc_revoked[SHA256_HEX_LEN];
+static int	 lc_nrevoked;
+
+void
+lifecycle_grant_revoked(const char *grant_id)
+{
+	(void)strlcpy(lc_revoked, grant_id, sizeof(lc_revoked));
+	lc_nrevoked++;
+}
+
+/* Was grant, and only it, reported revoked since the last call? */
+static int
+reported_revoked(const char *grant)
+{
+	int	 ok;
+
+	ok = lc_nrevoked == 1 && strcmp(lc_revoked, grant) == 0;
+	if (!ok)
+		printf("# %d grant(s) reported revoked, last %.8s\n",
+		    lc_nrevoked, lc_revoked);
+	lc_nrevoked = 0;
+	lc_revoked[0] = '\0';
+	return ok;
+}
+
 void
 forgejo_refresh(const char *refresh, forgejo_tokens_cb cb, void *arg)
 {
@@ -918,9 +947,12 @@ test_flow(void)
 	CHECK(bearer_invalid("garbage"), "nor is garbage");
 
 	/* The replay. */
+	lc_nrevoked = 0;
 	do_token_code(&c, code, verifier, REDIRECT, "", &r);
 	CHECK(is_error(&r, 400, "invalid_grant"),
 	    "the code presented again is invalid_grant");
+	CHECK(reported_revoked(grant),
+	    "the replay reports the grant revoked, to end its sessions");
 	CHECK(bearer_invalid(access),
 	    "and the access token issued from it no longer validates");
 	do_token_refresh(&c, refresh, "", "", &r);
@@ -1117,9 +1149,12 @@ test_refresh(void)
 	t4 = r.u.token;
 
 	oauth_set_clock_offset(REFRESH_GRACE + 5);
+	lc_nrevoked = 0;
 	do_token_refresh(&c, t0.refresh_token, "", "", &r);
 	CHECK(is_error(&r, 400, "invalid_grant"),
 	    "R0 after the grace period is invalid_grant");
+	CHECK(reported_revoked(grant),
+	    "the reuse reports the grant revoked, to end its sessions");
 	CHECK(bearer_invalid(t0.access_token) &&
 	    bearer_invalid(t1.access_token) &&
 	    bearer_invalid(t2.access_token) &&
@@ -1165,15 +1200,21 @@ test_revoke(void)
 	struct client		 c, other, post;
 	struct oauth_token	 t, u;
 	struct reply		 r;
+	char			 grant[SHA256_HEX_LEN];
 
 	new_client(AUTH_METHOD_NONE, &c);
 	new_client(AUTH_METHOD_NONE, &other);
 	new_client(AUTH_METHOD_POST, &post);
 
 	CHECK(get_tokens(&c, "", &t) == 0, "tokens to revoke");
+	do_bearer(t.access_token, &r);
+	(void)strlcpy(grant, r.u.bearer.grant_id, sizeof(grant));
+	lc_nrevoked = 0;
 	do_revoke(&c, t.refresh_token, "refresh_token", &r);
 	CHECK(is_ok(&r, IMSG_OAUTH_REVOKE_OK, 0),
 	    "revoking the refresh token is ok");
+	CHECK(reported_revoked(grant),
+	    "and reports the grant revoked, to end its sessions");
 	CHECK(bearer_invalid(t.access_token),
 	    "its access token fails afterwards");
 	do_token_refresh(&c, t.refresh_token, "", "", &r);
@@ -1190,9 +1231,11 @@ test_revoke(void)
 	    "and with it the grant's refresh token");
 
 	CHECK(get_tokens(&c, "", &t) == 0, "tokens of one client");
+	lc_nrevoked = 0;
 	do_revoke(&other, t.access_token, "", &r);
 	CHECK(is_ok(&r, IMSG_OAUTH_REVOKE_OK, 0),
 	    "another client revoking them is answered ok");
+	CHECK(lc_nrevoked == 0, "and reports no grant revoked");
 	CHECK(bearer_ok(t.access_token),
 	    "but the token stays valid");
 	do_revoke(&other, t.refresh_token, "refresh_token", &r);
