@@ -59,12 +59,7 @@ die() {
 	done
 	exit 1
 }
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
+. "$TOP/regress/standalone_lib.sh"	# free_port, runas_user, wait_double
 # For regress/conformance/bearer.sh.
 track() { :; }
 
@@ -76,14 +71,7 @@ ${CC:-cc} -O2 -Wall -Wextra -D_GNU_SOURCE -o "$OBJ/mcpload" \
 
 # --- the Forgejo double, brokerd, a bearer token ----------------------------
 
-if [ "$(id -u)" = 0 ]; then
-	id _brokerd >/dev/null 2>&1 ||
-	    useradd -r -M -d /var/empty -s /usr/sbin/nologin _brokerd ||
-	    die "cannot create the user _brokerd"
-	RUNAS=_brokerd
-else
-	RUNAS=$(id -un)
-fi
+runas_user
 PORT=$(free_port)
 PUB=http://127.0.0.1:$PORT
 python3 "$TOP/regress/forgejo-double.py" --port 0 \
@@ -92,16 +80,7 @@ python3 "$TOP/regress/forgejo-double.py" --port 0 \
     >"$T_DIR/double.out" 2>"$T_DIR/double.err" &
 DOUBLE_PID=$!
 PIDS=$DOUBLE_PID
-i=0
-FORGEJO_PORT=
-while [ -z "$FORGEJO_PORT" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && die "the Forgejo double did not start"
-	kill -0 "$DOUBLE_PID" 2>/dev/null || die "the Forgejo double exited"
-	sleep 0.1
-	FORGEJO_PORT=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$T_DIR/double.out")
-done
-FORGEJO=http://127.0.0.1:$FORGEJO_PORT
+wait_double "$T_DIR/double.out"
 
 mkdir -p "$T_DIR/empty" "$T_DIR/db"
 [ "$(id -u)" = 0 ] && chown _brokerd "$T_DIR/db"

@@ -65,12 +65,7 @@ die() {
 	done
 	exit 1
 }
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
+. "$TOP/regress/standalone_lib.sh"	# free_port, runas_user, wait_double
 # json FILE PATH: a field of a JSON file.
 json() { python3 "$TOP/regress/browser.py" json "$1" "$2" 2>/dev/null; }
 
@@ -100,14 +95,7 @@ cp "$TOP/regress/demo/demo-client.mjs" "$SDK_DIR/demo-client.mjs" ||
 
 # --- the Forgejo double -----------------------------------------------------
 
-if [ "$(id -u)" = 0 ]; then
-	id _brokerd >/dev/null 2>&1 ||
-	    useradd -r -M -d /var/empty -s /usr/sbin/nologin _brokerd ||
-	    die "cannot create the user _brokerd"
-	RUNAS=_brokerd
-else
-	RUNAS=$(id -un)
-fi
+runas_user
 PORT=$(free_port)
 PUB=http://127.0.0.1:$PORT
 python3 "$TOP/regress/forgejo-double.py" --port 0 \
@@ -116,16 +104,7 @@ python3 "$TOP/regress/forgejo-double.py" --port 0 \
     >"$DIR/double.out" 2>"$DIR/double.err" &
 PIDS="$PIDS $!"
 DOUBLE_PID=$!
-i=0
-FORGEJO_PORT=
-while [ -z "$FORGEJO_PORT" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && die "the Forgejo double did not start"
-	kill -0 "$DOUBLE_PID" 2>/dev/null || die "the Forgejo double exited"
-	sleep 0.1
-	FORGEJO_PORT=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$DIR/double.out")
-done
-FORGEJO=http://127.0.0.1:$FORGEJO_PORT
+wait_double "$DIR/double.out"
 say "Forgejo double on $FORGEJO (pid $DOUBLE_PID): users alice and bob;" \
     "OAuth2 app brokerd-demo for $PUB/callback, consent auto-approved"
 
