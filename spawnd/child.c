@@ -399,6 +399,11 @@ child_replace(struct child *old, const char *token)
  * http has closed its end of the session's stdio, so its children see
  * EOF.  Give them time to finish, then SIGTERM, then SIGKILL; with now,
  * SIGTERM at once.  Retired children of the session go the same way.
+ *
+ * A child that has exited already is reaped first: http closed the
+ * session because the child went (its stdio closed), and that exit is
+ * the child's own doing, a failure if it was one.  A child that exits
+ * after this, because its stdio is gone, is not to blame.
  */
 void
 child_close(const char *session_id, int now)
@@ -407,6 +412,7 @@ child_close(const char *session_id, int now)
 	struct child	*ch;
 	int		 was;
 
+	child_reap();
 	TAILQ_FOREACH(ch, &spawnd_env.children, entry) {
 		if (strcmp(ch->session_id, session_id) != 0)
 			continue;
@@ -532,13 +538,12 @@ child_reap(void)
 		}
 		/*
 		 * A failure is one nobody caused: a status other than 0, or
-		 * a signal we did not send.  http may have closed the child's
-		 * stdio already, having seen it go first.
+		 * a signal, of a child nobody asked to go (see child_close).
 		 */
 		if (child_clock() - ch->started >= CHILD_EARLY_EXIT * 1000)
 			loop_reset(ch->user_id, ch->username);
-		else if (ch->stopping == 0 && (WIFSIGNALED(status) ||
-		    WEXITSTATUS(status) != 0) &&
+		else if (!ch->closing && ch->stopping == 0 &&
+		    (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) &&
 		    loop_failed(ch, reason, sizeof(reason))) {
 			/* The user's spawns stop for a while: say why. */
 			child_fail(ch->session_id, 503, reason);

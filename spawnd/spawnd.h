@@ -45,11 +45,12 @@
 #define CHILD_STDERR_BURST	20	/* lines logged per second and child */
 
 /*
- * Crash loops.  A child that fails (a non-zero status or a signal
- * nobody sent) within CHILD_EARLY_EXIT seconds of its start, for the
- * CHILD_EARLY_MAX-th time in a row for one user, stops that user's
- * spawns for CHILD_BACKOFF_MIN seconds, doubled by each further early
- * failure up to CHILD_BACKOFF_MAX.  A child that lives longer ends it.
+ * Crash loops.  A child that fails on its own (a non-zero status or a
+ * signal, before anybody asked it to go) within CHILD_EARLY_EXIT
+ * seconds of its start, for the CHILD_EARLY_MAX-th time in a row for
+ * one user, stops that user's spawns for CHILD_BACKOFF_MIN seconds,
+ * doubled by each further early failure up to CHILD_BACKOFF_MAX.  A
+ * child that lives longer ends it.
  */
 #define CHILD_EARLY_EXIT	5	/* seconds */
 #define CHILD_EARLY_MAX		3

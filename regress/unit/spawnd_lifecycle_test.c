@@ -53,6 +53,8 @@
 			"123456789abcdef rejected' >&2; exit 1"
 /* One that says its token and then serves until EOF. */
 #define SCRIPT_SERVE	"echo \"token=$FORGEJO_ACCESS_TOKEN\"; exec cat"
+/* One that fails when its input ends. */
+#define SCRIPT_EOF_FAIL	"read x; exit 1"
 /* One that ignores SIGTERM and EOF. */
 #define SCRIPT_STUBBORN	"trap '' TERM; echo up; while :; do sleep 1; done"
 /* One that ignores EOF but not SIGTERM. */
@@ -296,6 +298,24 @@ alive(pid_t pid)
 	return kill(pid, 0) == 0;
 }
 
+/*
+ * Wait, without reaping, for a child that writes nothing to exit: its
+ * end of the stdio closes, and a moment later it is a zombie.
+ */
+static void
+wait_exited(int fd)
+{
+	struct timespec	 ts = { 0, 100 * 1000 * 1000 };
+	struct pollfd	 pfd;
+	char		 c;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, 5000) == 1 && read(fd, &c, 1) == 1)
+		;
+	nanosleep(&ts, NULL);
+}
+
 /* The number of children started, as the parent hears of them. */
 static int
 started(void)
@@ -374,14 +394,33 @@ test_crash_loop(void)
 	(void)await(&m, 5000);
 
 	/*
+	 * A child that fails because http closed its session (it ended
+	 * the session for the child's misbehaviour) is not to blame.
+	 */
+	(void)started();
+	for (i = 0, n = 0; i < 3; i++) {
+		script(SCRIPT_EOF_FAIL);
+		spawn(new_sid(sid), "grant-closed", 7, "grace", "tok");
+		if (await(&m, 5000) && m.type == IMSG_SESSION_READY) {
+			child_close(sid, 0);
+			close(m.fd);
+			if (await(&e, 5000) && e.type == IMSG_SESSION_EXIT &&
+			    WEXITSTATUS(e.u.exit.status) == 1)
+				n++;
+		}
+	}
+	CHECK(n == 3, "children that fail once http closed their session: "
+	    "SESSION_EXIT, no backoff (%d)", n);
+
+	/*
 	 * http may see a failing child go first (its stdio closes) and
 	 * close the session before spawnd reaps it: still a failure.
 	 */
-	(void)started();
 	for (i = 0, n = 0; i < 3; i++) {
 		script(SCRIPT_FAIL);
 		spawn(new_sid(sid), "grant-closed", 6, "frank", "tok");
 		if (await(&m, 5000) && m.type == IMSG_SESSION_READY) {
+			wait_exited(m.fd);
 			child_close(sid, 0);
 			close(m.fd);
 			if (await(&e, 5000))
@@ -390,10 +429,10 @@ test_crash_loop(void)
 	}
 	CHECK(n == 3 && e.type == IMSG_SESSION_FAIL &&
 	    e.u.fail.status == 503,
-	    "a session closed by http as its child fails counts as well");
+	    "a session closed by http after its child failed counts");
 	spawn(new_sid(sid), "grant-closed", 6, "frank", "tok");
 	CHECK(from_http(&m, 1) == 1 && m.type == IMSG_SESSION_FAIL &&
-	    started() == 3, "and the user's spawns stop");
+	    started() == 6, "and the user's spawns stop");
 
 	/* A client of another user retrying for ten seconds. */
 	(void)started();
