@@ -335,7 +335,6 @@ parent_dispatch(int fd, short event, void *arg)
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
 	enum proc_id	 id = parent_which(iev);
-	ssize_t		 n;
 
 	if (proc_channel_io(iev, event) == -1) {
 		/*
@@ -346,11 +345,7 @@ parent_dispatch(int fd, short event, void *arg)
 		parent_collect();
 		parent_shutdown(1);
 	}
-	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
-		if (n == 0)
-			break;
+	while (proc_imsg_next(iev, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CTL_READY:
 			log_debug("%s is ready", proc_name(id));

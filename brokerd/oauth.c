@@ -1073,6 +1073,23 @@ done:
 }
 
 /*
+ * tokend's refusal of a token or revocation request, answered as RFC 6749
+ * section 5.2 says for both.  1 if imsg was one, 0 if it is an answer.
+ */
+static int
+token_refused(struct conn *c, struct imsg *imsg, int basic)
+{
+	struct oauth_error	 err;
+
+	if (imsg_get_type(imsg) != IMSG_OAUTH_ERROR)
+		return 0;
+	oauth_error_get(imsg, &err);
+	token_error(c, status_or(err.status, 400, 599, 400), err.error,
+	    err.description, basic);
+	return 1;
+}
+
+/*
  * The token response is written by hand rather than with jansson, so
  * that no copy of a token is left behind in freed memory.  The tokens
  * are base64url and the scope is checked, so nothing needs escaping.
@@ -1081,17 +1098,12 @@ static void
 token_answer(struct conn *c, struct oauth_pending *p, struct imsg *imsg)
 {
 	struct oauth_token	 tok;
-	struct oauth_error	 err;
 	char			 body[3 * PROTO_TOKEN_MAX + PROTO_SCOPE_MAX];
 	int			 basic = p->basic, n;
 
 	oauth_pending_free(c);
-	if (imsg_get_type(imsg) == IMSG_OAUTH_ERROR) {
-		oauth_error_get(imsg, &err);
-		token_error(c, status_or(err.status, 400, 599, 400),
-		    err.error, err.description, basic);
+	if (token_refused(c, imsg, basic))
 		return;
-	}
 	oauth_imsg_data(imsg, &tok, sizeof(tok));
 	tok.access_token[sizeof(tok.access_token) - 1] = '\0';
 	tok.refresh_token[sizeof(tok.refresh_token) - 1] = '\0';
@@ -1166,16 +1178,11 @@ done:
 static void
 revoke_answer(struct conn *c, struct oauth_pending *p, struct imsg *imsg)
 {
-	struct oauth_error	 err;
 	int			 basic = p->basic;
 
 	oauth_pending_free(c);
-	if (imsg_get_type(imsg) == IMSG_OAUTH_ERROR) {
-		oauth_error_get(imsg, &err);
-		token_error(c, status_or(err.status, 400, 599, 400),
-		    err.error, err.description, basic);
+	if (token_refused(c, imsg, basic))
 		return;
-	}
 	if (imsg_get_len(imsg) != 0)
 		fatalx("%s: IMSG_OAUTH_REVOKE_OK with a payload", __func__);
 	conn_respond(c, 200, NULL, "", 0, oauth_cors_headers());

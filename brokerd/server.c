@@ -166,43 +166,24 @@ http_add_origin(struct imsg *imsg)
 }
 
 static void
-http_add_peer(struct imsg *imsg)
-{
-	struct ctl_procfd	 pf;
-	int			 fd;
-
-	if (imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
-	    (pf.peer != PROC_TOKEND && pf.peer != PROC_SPAWND) ||
-	    http_env.iev[pf.peer] != NULL)
-		fatalx("%s: bad IMSG_CTL_PROCFD", __func__);
-	if ((fd = imsg_get_fd(imsg)) == -1)
-		fatalx("%s: IMSG_CTL_PROCFD without a socket", __func__);
-	http_env.iev[pf.peer] = proc_channel(fd, proc_name(pf.peer),
-	    pf.peer == PROC_SPAWND, http_dispatch_peer, NULL);
-}
-
-static void
 http_dispatch_parent(int fd, short event, void *arg)
 {
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
-	ssize_t		 n;
 
 	if (proc_channel_io(iev, event) == -1) {
 		log_debug("parent closed the channel, exiting");
 		exit(0);
 	}
-	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
-		if (n == 0)
-			break;
+	while (proc_imsg_next(iev, &imsg)) {
 		if (http_env.configured)
 			fatalx("%s: imsg %u after configuration", __func__,
 			    imsg_get_type(&imsg));
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CTL_PROCFD:
-			http_add_peer(&imsg);
+			proc_add_peer(&imsg, http_env.iev,
+			    PROC_MASK(PROC_TOKEND) | PROC_MASK(PROC_SPAWND),
+			    PROC_MASK(PROC_SPAWND), http_dispatch_peer);
 			break;
 		case IMSG_CFG_HTTP:
 			if (imsg_get_data(&imsg, &http_env.cfg,
@@ -316,17 +297,12 @@ http_dispatch_peer(int fd, short event, void *arg)
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
 	struct conn	*c;
-	ssize_t		 n;
 
 	if (proc_channel_io(iev, event) == -1) {
 		log_warnx("%s closed its channel, exiting", iev->name);
 		exit(1);
 	}
-	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
-		if (n == 0)
-			break;
+	while (proc_imsg_next(iev, &imsg)) {
 		c = conn_byid(imsg_get_id(&imsg));
 		http_answer(iev == http_env.iev[PROC_TOKEND] ? PROC_TOKEND :
 		    PROC_SPAWND, c, &imsg);

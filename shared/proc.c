@@ -124,6 +124,45 @@ proc_channel_io(struct imsgev *iev, short event)
 }
 
 /*
+ * The next message read from a channel: 1, or 0 once none is complete.
+ * A message that cannot be parsed comes from a bug or a compromised
+ * peer, so it ends the daemon.
+ */
+int
+proc_imsg_next(struct imsgev *iev, struct imsg *imsg)
+{
+	ssize_t	 n;
+
+	if ((n = imsg_get(&iev->ibuf, imsg)) == -1)
+		fatal("%s: imsg_get from %s", __func__, iev->name);
+	return n != 0;
+}
+
+/*
+ * Take the channel to a sibling that the parent passes in
+ * IMSG_CTL_PROCFD.  The parent is trusted but checked all the same: the
+ * sibling must be one in peers and come only once, and only the
+ * channels in fdpass (those that carry a child's stdio) pass descriptors.
+ */
+void
+proc_add_peer(struct imsg *imsg, struct imsgev *iev[PROC_MAX],
+    unsigned int peers, unsigned int fdpass,
+    void (*handler)(int, short, void *))
+{
+	struct ctl_procfd	 pf;
+	int			 fd;
+
+	if (imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
+	    pf.peer < 0 || pf.peer >= PROC_MAX ||
+	    (peers & PROC_MASK(pf.peer)) == 0 || iev[pf.peer] != NULL)
+		fatalx("%s: bad IMSG_CTL_PROCFD", __func__);
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("%s: IMSG_CTL_PROCFD without a socket", __func__);
+	iev[pf.peer] = proc_channel(fd, proc_name(pf.peer),
+	    (fdpass & PROC_MASK(pf.peer)) != 0, handler, NULL);
+}
+
+/*
  * Start a program image with its channel to us on PROC_PARENT_FD.  Every
  * other descriptor is close-on-exec or closed here, so the new image
  * starts with stdio and its channel only.

@@ -40,6 +40,9 @@ struct imsgev {
 	const char		*name;	/* the peer, for log lines */
 };
 
+/* A set of processes, for proc_add_peer(). */
+#define PROC_MASK(id)		(1U << (id))
+
 struct privdrop {
 	uid_t			 uid;
 	gid_t			 gid;
@@ -53,6 +56,9 @@ void		 imsg_event_add(struct imsgev *);
 int		 imsg_compose_event(struct imsgev *, uint32_t, uint32_t,
 		    int, const void *, size_t);
 int		 proc_channel_io(struct imsgev *, short);
+int		 proc_imsg_next(struct imsgev *, struct imsg *);
+void		 proc_add_peer(struct imsg *, struct imsgev *[PROC_MAX],
+		    unsigned int, unsigned int, void (*)(int, short, void *));
 pid_t		 proc_exec(const char *, char *const [], int);
 void		 proc_privdrop(const struct privdrop *);
 void		 proc_child_signals(void);

@@ -122,22 +122,6 @@ spawnd_shutdown(int code)
 }
 
 static void
-spawnd_add_peer(struct imsg *imsg)
-{
-	struct ctl_procfd	 pf;
-	int			 fd;
-
-	if (imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
-	    (pf.peer != PROC_HTTP && pf.peer != PROC_TOKEND) ||
-	    spawnd_env.iev[pf.peer] != NULL)
-		fatalx("%s: bad IMSG_CTL_PROCFD", __func__);
-	if ((fd = imsg_get_fd(imsg)) == -1)
-		fatalx("%s: IMSG_CTL_PROCFD without a socket", __func__);
-	spawnd_env.iev[pf.peer] = proc_channel(fd, proc_name(pf.peer),
-	    pf.peer == PROC_HTTP, spawnd_dispatch_peer, NULL);
-}
-
-static void
 spawnd_add_arg(struct imsg *imsg)
 {
 	char	 arg[PROTO_ARG_MAX];
@@ -214,23 +198,20 @@ spawnd_dispatch_parent(int fd, short event, void *arg)
 {
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
-	ssize_t		 n;
 
 	if (proc_channel_io(iev, event) == -1) {
 		log_debug("parent closed the channel");
 		spawnd_shutdown(0);
 	}
-	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
-		if (n == 0)
-			break;
+	while (proc_imsg_next(iev, &imsg)) {
 		if (spawnd_env.configured)
 			fatalx("%s: imsg %u after configuration", __func__,
 			    imsg_get_type(&imsg));
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CTL_PROCFD:
-			spawnd_add_peer(&imsg);
+			proc_add_peer(&imsg, spawnd_env.iev,
+			    PROC_MASK(PROC_HTTP) | PROC_MASK(PROC_TOKEND),
+			    PROC_MASK(PROC_HTTP), spawnd_dispatch_peer);
 			break;
 		case IMSG_CFG_SPAWND:
 			if (imsg_get_data(&imsg, &spawnd_env.cfg,
@@ -317,17 +298,12 @@ spawnd_dispatch_peer(int fd, short event, void *arg)
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
 	enum proc_id	 from = spawnd_which(iev);
-	ssize_t		 n;
 
 	if (proc_channel_io(iev, event) == -1) {
 		log_warnx("%s closed its channel", proc_name(from));
 		spawnd_shutdown(1);
 	}
-	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
-		if (n == 0)
-			break;
+	while (proc_imsg_next(iev, &imsg)) {
 		if (!spawnd_env.configured)
 			fatalx("%s: imsg from %s before configuration",
 			    __func__, proc_name(from));

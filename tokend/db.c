@@ -34,6 +34,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -50,7 +51,7 @@ static sqlite3	*db;
 static int	db_exec(const char *);
 static int	db_query_int(const char *, int64_t *);
 static int	db_query_text(const char *, char *, size_t);
-static void	db_rollback(void);
+static sqlite3_stmt *db_vprepare(const char *, const char *, va_list);
 static int	db_migrate(void);
 static int	db_state(int64_t *);
 static int	db_apply(const struct migration *);
@@ -368,11 +369,37 @@ db_migration_auth(void *arg, int action, const char *a1, const char *a2,
 	return SQLITE_OK;
 }
 
-static void
+/*
+ * The transactions of oauth.c and lifecycle.c (the migrations here share
+ * the rollback): the database not yet open is an error, not a crash.
+ */
+int
+db_begin(void)
+{
+	if (db == NULL || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		log_warnx("begin: %s", db != NULL ? sqlite3_errmsg(db) :
+		    "no database");
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_commit(void)
+{
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warnx("commit: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+void
 db_rollback(void)
 {
 	/* Some errors, SQLITE_FULL or SQLITE_IOERR, have rolled back already. */
-	if (sqlite3_get_autocommit(db))
+	if (db == NULL || sqlite3_get_autocommit(db))
 		return;
 	if (sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
 		log_warnx("rollback: %s", sqlite3_errmsg(db));
@@ -430,5 +457,121 @@ db_query_text(const char *sql, char *buf, size_t len)
 	text = sqlite3_column_text(stmt, 0);
 	(void)strlcpy(buf, text != NULL ? (const char *)text : "", len);
 	sqlite3_finalize(stmt);
+	return 0;
+}
+
+/*
+ * The statements of oauth.c and lifecycle.c.  Prepare sql and bind its
+ * parameters as fmt says, a character each: 't' a string (NULL binds
+ * NULL), 'i' an int64_t.  Strings are bound without a copy and must
+ * outlive the statement.  Only the SQL text is ever logged, never a
+ * value: they are tokens.
+ */
+static sqlite3_stmt *
+db_vprepare(const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt	*st;
+	const char	*s;
+	int		 i, rc = SQLITE_OK;
+
+	if (db == NULL) {
+		log_warnx("%s: database not open", __func__);
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("sql \"%s\": %s", sql, sqlite3_errmsg(db));
+		return NULL;
+	}
+	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
+		switch (fmt[i]) {
+		case 't':
+			s = va_arg(ap, const char *);
+			if (s == NULL)
+				rc = sqlite3_bind_null(st, i + 1);
+			else
+				rc = sqlite3_bind_text(st, i + 1, s, -1,
+				    SQLITE_STATIC);
+			break;
+		case 'i':
+			rc = sqlite3_bind_int64(st, i + 1,
+			    va_arg(ap, int64_t));
+			break;
+		default:
+			fatalx("%s: bad parameter type %c", __func__, fmt[i]);
+		}
+	}
+	if (rc != SQLITE_OK) {
+		log_warnx("sql \"%s\": bind: %s", sql, sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+sqlite3_stmt *
+db_prepare(const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt	*st;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	st = db_vprepare(sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* Run a statement without result rows; the number of rows changed. */
+int
+db_run(const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt	*st;
+	va_list		 ap;
+	int		 rc;
+
+	va_start(ap, fmt);
+	st = db_vprepare(sql, fmt, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		log_warnx("sql \"%s\": %s", sql, sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return sqlite3_changes(db);
+}
+
+/* 1 for a row, 0 for none, -1 on error. */
+int
+db_step(sqlite3_stmt *st)
+{
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		return 1;
+	case SQLITE_DONE:
+		return 0;
+	default:
+		log_warnx("sql \"%s\": %s", sqlite3_sql(st),
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+}
+
+/*
+ * Revoke every token of a grant, inside the caller's transaction: a
+ * replayed code, a reused refresh token, a revocation request and an
+ * upstream token that cannot be renewed all end a grant this one way.
+ */
+int
+db_grant_revoke(const char *grant_id, int64_t now)
+{
+	if (db_run("UPDATE access_tokens SET revoked_at = ? "
+	    "WHERE grant_id = ? AND revoked_at IS NULL", "it", now,
+	    grant_id) == -1 ||
+	    db_run("UPDATE refresh_tokens SET revoked_at = ? "
+	    "WHERE grant_id = ? AND revoked_at IS NULL", "it", now,
+	    grant_id) == -1)
+		return -1;
 	return 0;
 }

@@ -57,7 +57,6 @@
 #include <sys/queue.h>
 
 #include <event.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,12 +157,7 @@ static int	 lc_spawned(const struct lc_grant *);
 static void	 lc_send(enum proc_id, uint32_t, const void *, size_t);
 static const char *lc_loggable(const char *);
 
-static sqlite3_stmt *lc_prepare(const char *, const char *, ...);
-static int	 lc_exec(const char *, const char *, ...);
 static int	 lc_pair_row(sqlite3_stmt *, struct lc_pair *);
-static int	 lc_begin(void);
-static int	 lc_commit(void);
-static void	 lc_rollback(void);
 
 static struct lc_users		 users = TAILQ_HEAD_INITIALIZER(users);
 static struct lc_grants		 grants = TAILQ_HEAD_INITIALIZER(grants);
@@ -383,22 +377,22 @@ lc_store(struct lc_user *u)
 	struct forgejo_tokens	*t = u->unsaved;
 	int			 n;
 
-	if (lc_begin() == -1)
+	if (db_begin() == -1)
 		return -1;
-	if ((n = lc_exec("UPDATE access_tokens SET forgejo_access_token = ?1, "
+	if ((n = db_run("UPDATE access_tokens SET forgejo_access_token = ?1, "
 	    "forgejo_refresh_token = ?2, forgejo_token_expires_at = ?3 "
 	    "WHERE forgejo_user_id = ?4 AND revoked_at IS NULL AND "
 	    "forgejo_access_token != '' AND forgejo_token_expires_at <= ?5",
 	    "ttiii", t->access_token, t->refresh_token, t->expires_at,
 	    u->user_id, u->unsaved_over)) == -1 ||
-	    lc_exec("UPDATE auth_codes SET forgejo_access_token = ?1, "
+	    db_run("UPDATE auth_codes SET forgejo_access_token = ?1, "
 	    "forgejo_refresh_token = ?2, forgejo_token_expires_at = ?3 "
 	    "WHERE forgejo_user_id = ?4 AND used_at IS NULL AND "
 	    "forgejo_access_token != '' AND forgejo_token_expires_at <= ?5",
 	    "ttiii", t->access_token, t->refresh_token, t->expires_at,
 	    u->user_id, u->unsaved_over) == -1 ||
-	    lc_commit() == -1) {
-		lc_rollback();
+	    db_commit() == -1) {
+		db_rollback();
 		return -1;
 	}
 	if (n == 0)
@@ -512,24 +506,24 @@ lc_adopt(struct lc_user *u, const struct lc_pair *n, const char *dead)
 {
 	int	 rows;
 
-	if (lc_begin() == -1)
+	if (db_begin() == -1)
 		return -1;
-	if ((rows = lc_exec("UPDATE access_tokens SET "
+	if ((rows = db_run("UPDATE access_tokens SET "
 	    "forgejo_access_token = ?1, forgejo_refresh_token = ?2, "
 	    "forgejo_token_expires_at = ?3 WHERE forgejo_user_id = ?4 AND "
 	    "revoked_at IS NULL AND forgejo_access_token != '' AND "
 	    "(forgejo_token_expires_at < ?3 OR forgejo_refresh_token = ?5)",
 	    "ttiit", n->access, n->refresh[0] != '\0' ? n->refresh : NULL,
 	    n->expires_at, u->user_id, dead)) == -1 ||
-	    lc_exec("UPDATE auth_codes SET forgejo_access_token = ?1, "
+	    db_run("UPDATE auth_codes SET forgejo_access_token = ?1, "
 	    "forgejo_refresh_token = ?2, forgejo_token_expires_at = ?3 "
 	    "WHERE forgejo_user_id = ?4 AND used_at IS NULL AND "
 	    "forgejo_access_token != '' AND (forgejo_token_expires_at < ?3 "
 	    "OR forgejo_refresh_token = ?5)", "ttiit", n->access,
 	    n->refresh[0] != '\0' ? n->refresh : NULL, n->expires_at,
 	    u->user_id, dead) == -1 ||
-	    lc_commit() == -1) {
-		lc_rollback();
+	    db_commit() == -1) {
+		db_rollback();
 		return -1;
 	}
 	if (rows > 0)
@@ -792,7 +786,7 @@ lc_grant_pair(const char *grant_id, int64_t user_id, struct lc_pair *p)
 	int		 rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((st = lc_prepare("SELECT forgejo_access_token, "
+	if ((st = db_prepare("SELECT forgejo_access_token, "
 	    "coalesce(forgejo_refresh_token, ''), forgejo_token_expires_at "
 	    "FROM access_tokens WHERE grant_id = ? AND forgejo_user_id = ? "
 	    "AND revoked_at IS NULL AND forgejo_access_token != '' "
@@ -818,7 +812,7 @@ lc_user_pair(int64_t user_id, int64_t now, const char *avoid,
 	int		 rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((st = lc_prepare("SELECT forgejo_access_token, "
+	if ((st = db_prepare("SELECT forgejo_access_token, "
 	    "coalesce(forgejo_refresh_token, ''), forgejo_token_expires_at, "
 	    "forgejo_refresh_token IS ?3 FROM access_tokens "
 	    "WHERE forgejo_user_id = ?1 AND revoked_at IS NULL AND "
@@ -843,7 +837,7 @@ lc_grant_alive(const char *grant_id, int64_t now)
 	sqlite3_stmt	*st;
 	int		 rc = -1;
 
-	if ((st = lc_prepare("SELECT EXISTS (SELECT 1 FROM access_tokens "
+	if ((st = db_prepare("SELECT EXISTS (SELECT 1 FROM access_tokens "
 	    "WHERE grant_id = ?1 AND revoked_at IS NULL AND expires_at > ?2) "
 	    "OR EXISTS (SELECT 1 FROM refresh_tokens WHERE grant_id = ?1 AND "
 	    "revoked_at IS NULL AND expires_at > ?2)", "ti", grant_id,
@@ -875,9 +869,9 @@ lc_revoke_upto(struct lc_user *u, int64_t expires_at, char **idsp,
 
 	*idsp = NULL;
 	*np = 0;
-	if (lc_begin() == -1)
+	if (db_begin() == -1)
 		return -1;
-	if ((st = lc_prepare("SELECT DISTINCT grant_id FROM access_tokens "
+	if ((st = db_prepare("SELECT DISTINCT grant_id FROM access_tokens "
 	    "WHERE forgejo_user_id = ? AND revoked_at IS NULL AND "
 	    "grant_id IS NOT NULL AND forgejo_access_token != '' AND "
 	    "forgejo_token_expires_at <= ?", "ii", u->user_id,
@@ -900,21 +894,16 @@ lc_revoke_upto(struct lc_user *u, int64_t expires_at, char **idsp,
 	}
 	for (i = 0; i < n; i++) {
 		id = ids + i * LC_GRANT_ID_MAX;
-		if (lc_exec("UPDATE access_tokens SET revoked_at = ? WHERE "
-		    "grant_id = ? AND revoked_at IS NULL", "it", now,
-		    id) == -1 ||
-		    lc_exec("UPDATE refresh_tokens SET revoked_at = ? WHERE "
-		    "grant_id = ? AND revoked_at IS NULL", "it", now,
-		    id) == -1)
+		if (db_grant_revoke(id, now) == -1)
 			goto fail;
 	}
-	if (lc_commit() == -1)
+	if (db_commit() == -1)
 		goto fail;
 	*idsp = ids;
 	*np = n;
 	return 0;
  fail:
-	lc_rollback();
+	db_rollback();
 	free(ids);
 	return -1;
 }
@@ -1026,91 +1015,6 @@ lc_loggable(const char *s)
 	return s;
 }
 
-/*
- * Prepare sql with its parameters bound as fmt says: 't' a string (NULL
- * binds NULL), 'i' an int64_t.  Only the SQL text is ever logged.
- */
-static sqlite3_stmt *
-lc_prepare(const char *sql, const char *fmt, ...)
-{
-	sqlite3		*db = db_handle();
-	sqlite3_stmt	*st;
-	const char	*s;
-	va_list		 ap;
-	int		 i, rc = SQLITE_OK;
-
-	if (db == NULL) {
-		log_warnx("%s: database not open", __func__);
-		return NULL;
-	}
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sql \"%s\": %s", sql, sqlite3_errmsg(db));
-		return NULL;
-	}
-	va_start(ap, fmt);
-	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
-		switch (fmt[i]) {
-		case 't':
-			if ((s = va_arg(ap, const char *)) == NULL)
-				rc = sqlite3_bind_null(st, i + 1);
-			else
-				rc = sqlite3_bind_text(st, i + 1, s, -1,
-				    SQLITE_STATIC);
-			break;
-		case 'i':
-			rc = sqlite3_bind_int64(st, i + 1,
-			    va_arg(ap, int64_t));
-			break;
-		default:
-			fatalx("%s: bad parameter type %c", __func__, fmt[i]);
-		}
-	}
-	va_end(ap);
-	if (rc != SQLITE_OK) {
-		log_warnx("sql \"%s\": bind: %s", sql, sqlite3_errmsg(db));
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-/* Run a statement without result rows: the rows changed, or -1. */
-static int
-lc_exec(const char *sql, const char *fmt, ...)
-{
-	sqlite3		*db = db_handle();
-	sqlite3_stmt	*st;
-	const char	*s;
-	va_list		 ap;
-	int		 i, rc = SQLITE_OK;
-
-	if (db == NULL || sqlite3_prepare_v2(db, sql, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		log_warnx("sql \"%s\": %s", sql,
-		    db != NULL ? sqlite3_errmsg(db) : "no database");
-		return -1;
-	}
-	va_start(ap, fmt);
-	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
-		if (fmt[i] == 't') {
-			s = va_arg(ap, const char *);
-			rc = s == NULL ? sqlite3_bind_null(st, i + 1) :
-			    sqlite3_bind_text(st, i + 1, s, -1, SQLITE_STATIC);
-		} else
-			rc = sqlite3_bind_int64(st, i + 1,
-			    va_arg(ap, int64_t));
-	}
-	va_end(ap);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("sql \"%s\": %s", sql, sqlite3_errmsg(db));
-		return -1;
-	}
-	return sqlite3_changes(db);
-}
-
 /* One row of (access, refresh, expires_at): 1, 0 for none, -1. */
 static int
 lc_pair_row(sqlite3_stmt *st, struct lc_pair *p)
@@ -1141,35 +1045,3 @@ lc_pair_row(sqlite3_stmt *st, struct lc_pair *p)
 	}
 }
 
-static int
-lc_begin(void)
-{
-	if (db_handle() == NULL || sqlite3_exec(db_handle(), "BEGIN IMMEDIATE",
-	    NULL, NULL, NULL) != SQLITE_OK) {
-		log_warnx("begin: %s", db_handle() != NULL ?
-		    sqlite3_errmsg(db_handle()) : "no database");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-lc_commit(void)
-{
-	if (sqlite3_exec(db_handle(), "COMMIT", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		log_warnx("commit: %s", sqlite3_errmsg(db_handle()));
-		return -1;
-	}
-	return 0;
-}
-
-static void
-lc_rollback(void)
-{
-	if (db_handle() == NULL || sqlite3_get_autocommit(db_handle()))
-		return;
-	if (sqlite3_exec(db_handle(), "ROLLBACK", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		log_warnx("rollback: %s", sqlite3_errmsg(db_handle()));
-}

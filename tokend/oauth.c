@@ -66,7 +66,6 @@
 
 #include <event.h>
 #include <sha2.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,14 +181,7 @@ static void	 answer_error(struct imsgev *, uint32_t, int32_t,
 		    const char *, const char *, const struct oauth_authorize *);
 static void	 get_payload(struct imsg *, void *, size_t);
 
-static sqlite3_stmt *q_vprepare(const char *, const char *, va_list);
-static sqlite3_stmt *q_prepare(const char *, const char *, ...);
-static int	 q_exec(const char *, const char *, ...);
-static int	 q_step(sqlite3_stmt *);
 static int	 q_text(sqlite3_stmt *, int, char *, size_t);
-static int	 tx_begin(void);
-static int	 tx_commit(void);
-static void	 tx_rollback(void);
 
 static void	 pkce_s256(const char *, char *, size_t);
 static int	 verifier_valid(const char *);
@@ -292,25 +284,25 @@ oauth_reap(void)
 	pending_sweep(now);
 	if (db_handle() == NULL)
 		return;
-	if (tx_begin() == -1)
+	if (db_begin() == -1)
 		return;
-	if ((codes = q_exec("DELETE FROM auth_codes WHERE expires_at <= ?",
+	if ((codes = db_run("DELETE FROM auth_codes WHERE expires_at <= ?",
 	    "i", (int64_t)now)) == -1)
 		goto fail;
-	if ((refresh = q_exec("DELETE FROM refresh_tokens "
+	if ((refresh = db_run("DELETE FROM refresh_tokens "
 	    "WHERE expires_at <= ?1 OR (revoked_at IS NOT NULL AND "
 	    "NOT EXISTS (SELECT 1 FROM refresh_tokens AS r "
 	    "WHERE r.grant_id = refresh_tokens.grant_id AND "
 	    "r.revoked_at IS NULL AND r.expires_at > ?1))",
 	    "i", (int64_t)now)) == -1)
 		goto fail;
-	if ((access = q_exec("DELETE FROM access_tokens "
+	if ((access = db_run("DELETE FROM access_tokens "
 	    "WHERE (expires_at <= ? OR revoked_at IS NOT NULL) AND "
 	    "NOT EXISTS (SELECT 1 FROM refresh_tokens AS r "
 	    "WHERE r.access_token_hash = access_tokens.token_hash)",
 	    "i", (int64_t)now)) == -1)
 		goto fail;
-	if (q_exec("UPDATE access_tokens SET forgejo_access_token = '', "
+	if (db_run("UPDATE access_tokens SET forgejo_access_token = '', "
 	    "forgejo_refresh_token = NULL WHERE forgejo_access_token != '' "
 	    "AND (revoked_at IS NOT NULL OR (expires_at <= ?1 AND EXISTS "
 	    "(SELECT 1 FROM access_tokens AS n "
@@ -320,11 +312,11 @@ oauth_reap(void)
 	    "n.rowid > access_tokens.rowid)))))",
 	    "i", (int64_t)now) == -1)
 		goto fail;
-	if (prune > 0 && (clients = q_exec("DELETE FROM clients "
+	if (prune > 0 && (clients = db_run("DELETE FROM clients "
 	    "WHERE coalesce(last_used, created_at) < ?",
 	    "i", (int64_t)now - prune)) == -1)
 		goto fail;
-	if (tx_commit() == -1)
+	if (db_commit() == -1)
 		goto fail;
 	if (clients > 0)
 		log_info("pruned %d client(s) unused for %u seconds", clients,
@@ -334,7 +326,7 @@ oauth_reap(void)
 		    "token(s)", codes, refresh, access);
 	return;
  fail:
-	tx_rollback();
+	db_rollback();
 	log_warnx("reaper failed; will try again");
 }
 
@@ -416,7 +408,7 @@ oauth_do_register(struct imsgev *iev, struct imsg *imsg)
 	}
 	ok.issued_at = now;
 
-	if (q_exec("INSERT INTO clients (client_id, client_secret, "
+	if (db_run("INSERT INTO clients (client_id, client_secret, "
 	    "redirect_uris, metadata_json, created_at, last_used, "
 	    "token_endpoint_auth_method) VALUES (?, ?, ?, ?, ?, NULL, ?)",
 	    "ttttit", ok.client_id, secret_hash, req.redirect_uris,
@@ -446,14 +438,14 @@ oauth_do_client(struct imsgev *iev, struct imsg *imsg)
 	TERMINATE(req.client_id);
 
 	memset(&oc, 0, sizeof(oc));
-	if ((st = q_prepare("SELECT token_endpoint_auth_method, "
+	if ((st = db_prepare("SELECT token_endpoint_auth_method, "
 	    "redirect_uris, coalesce(metadata_json, '{}') FROM clients "
 	    "WHERE client_id = ?", "t", req.client_id)) == NULL) {
 		answer_error(iev, id, 500, "server_error", "database error",
 		    NULL);
 		return;
 	}
-	if ((rc = q_step(st)) == 1) {
+	if ((rc = db_step(st)) == 1) {
 		(void)strlcpy(oc.client_id, req.client_id,
 		    sizeof(oc.client_id));
 		if (q_text(st, 0, oc.auth_method, sizeof(oc.auth_method)) ==
@@ -692,7 +684,7 @@ oauth_user_done(enum forgejo_result result, const struct forgejo_user *user,
 	sha256_hex(ok.code, strlen(ok.code), hash);
 	grant_id_new(grant_id);
 
-	if (q_exec("INSERT INTO auth_codes (code, client_id, redirect_uri, "
+	if (db_run("INSERT INTO auth_codes (code, client_id, redirect_uri, "
 	    "code_challenge, code_challenge_method, scopes, "
 	    "forgejo_access_token, forgejo_refresh_token, "
 	    "forgejo_token_expires_at, forgejo_user_id, forgejo_username, "
@@ -826,16 +818,16 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 	sha256_hex(req->code, strlen(req->code), hash);
 
 	memset(&g, 0, sizeof(g));
-	if (tx_begin() == -1)
+	if (db_begin() == -1)
 		return fail(err, 500, "server_error", "database error");
-	if ((st = q_prepare("SELECT client_id, redirect_uri, code_challenge, "
+	if ((st = db_prepare("SELECT client_id, redirect_uri, code_challenge, "
 	    "code_challenge_method, scopes, forgejo_access_token, "
 	    "coalesce(forgejo_refresh_token, ''), forgejo_token_expires_at, "
 	    "forgejo_user_id, forgejo_username, expires_at, "
 	    "used_at IS NOT NULL, resource, coalesce(grant_id, '') "
 	    "FROM auth_codes WHERE code = ?", "t", hash)) == NULL)
 		goto dberr;
-	if ((rc = q_step(st)) == 1) {
+	if ((rc = db_step(st)) == 1) {
 		if (q_text(st, 0, g.client_id, sizeof(g.client_id)) == -1 ||
 		    q_text(st, 1, redirect, sizeof(redirect)) == -1 ||
 		    q_text(st, 2, challenge, sizeof(challenge)) == -1 ||
@@ -858,7 +850,7 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 	if (rc == -1)
 		goto dberr;
 	if (rc == 0) {
-		tx_rollback();
+		db_rollback();
 		return fail(err, 400, "invalid_grant",
 		    "unknown authorization code");
 	}
@@ -866,7 +858,7 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 	if (used)
 		goto replay;
 	if (strcmp(g.client_id, req->client_id) != 0) {
-		tx_rollback();
+		db_rollback();
 		log_info("client %s presented a code of client %s",
 		    req->client_id, g.client_id);
 		rc = fail(err, 400, "invalid_grant",
@@ -874,26 +866,26 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 		goto done;
 	}
 	if (expires_at <= now) {
-		tx_rollback();
+		db_rollback();
 		rc = fail(err, 400, "invalid_grant", "the code has expired");
 		goto done;
 	}
 	if (req->has_redirect_uri && strcmp(req->redirect_uri, redirect) != 0) {
-		tx_rollback();
+		db_rollback();
 		rc = fail(err, 400, "invalid_grant",
 		    "redirect_uri differs from the authorization request");
 		goto done;
 	}
 	if (strcmp(method, "S256") != 0 ||
 	    !verifier_valid(req->code_verifier)) {
-		tx_rollback();
+		db_rollback();
 		rc = fail(err, 400, "invalid_grant",
 		    "code_verifier is missing or malformed");
 		goto done;
 	}
 	pkce_s256(req->code_verifier, computed, sizeof(computed));
 	if (!timingsafe_streq(computed, challenge)) {
-		tx_rollback();
+		db_rollback();
 		rc = fail(err, 400, "invalid_grant",
 		    "code_verifier does not match the code_challenge");
 		goto done;
@@ -901,7 +893,7 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 	if (req->resource[0] != '\0') {
 		if (g.resource[0] != '\0' &&
 		    strcmp(req->resource, g.resource) != 0) {
-			tx_rollback();
+			db_rollback();
 			rc = fail(err, 400, "invalid_target",
 			    "resource differs from the authorized one");
 			goto done;
@@ -910,7 +902,7 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 	}
 
 	/* Spend the code, and wipe its copy of the Forgejo tokens. */
-	if ((n = q_exec("UPDATE auth_codes SET used_at = ?, "
+	if ((n = db_run("UPDATE auth_codes SET used_at = ?, "
 	    "forgejo_access_token = '', forgejo_refresh_token = NULL "
 	    "WHERE code = ? AND used_at IS NULL", "it", (int64_t)now,
 	    hash)) == -1)
@@ -921,7 +913,7 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 		grant_id_new(g.grant_id);
 	if (token_issue(&g, now, ok) == -1 ||
 	    client_touch(g.client_id, now) == -1 ||
-	    tx_commit() == -1)
+	    db_commit() == -1)
 		goto dberr;
 	log_info("client %s: tokens issued to user %s", g.client_id,
 	    g.username);
@@ -930,7 +922,7 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 
  replay:
 	/* RFC 9700 section 4.5 and OAuth 2.1 section 4.1.2. */
-	if (grant_revoke(g.grant_id, now) == -1 || tx_commit() == -1)
+	if (grant_revoke(g.grant_id, now) == -1 || db_commit() == -1)
 		goto dberr;
 	log_warnx("client %s: authorization code replayed, grant of user %s "
 	    "revoked", req->client_id, g.username);
@@ -940,7 +932,7 @@ token_code(const struct oauth_token_req *req, struct oauth_token *ok,
 	goto done;
 
  dberr:
-	tx_rollback();
+	db_rollback();
 	rc = fail(err, 500, "server_error", "database error");
  done:
 	explicit_bzero(&g, sizeof(g));
@@ -971,14 +963,14 @@ token_refresh(const struct oauth_token_req *req, struct oauth_token *ok,
 	sha256_hex(req->refresh_token, strlen(req->refresh_token), hash);
 
 	memset(&g, 0, sizeof(g));
-	if (tx_begin() == -1)
+	if (db_begin() == -1)
 		return fail(err, 500, "server_error", "database error");
-	if ((st = q_prepare("SELECT client_id, coalesce(grant_id, ''), "
+	if ((st = db_prepare("SELECT client_id, coalesce(grant_id, ''), "
 	    "expires_at, revoked_at IS NOT NULL, rotated_at IS NOT NULL, "
 	    "coalesce(rotated_at, 0) FROM refresh_tokens "
 	    "WHERE token_hash = ?", "t", hash)) == NULL)
 		goto dberr;
-	if ((rc = q_step(st)) == 1) {
+	if ((rc = db_step(st)) == 1) {
 		if (q_text(st, 0, client_id, sizeof(client_id)) == -1 ||
 		    q_text(st, 1, grant_id, sizeof(grant_id)) == -1)
 			rc = -1;
@@ -991,29 +983,29 @@ token_refresh(const struct oauth_token_req *req, struct oauth_token *ok,
 	if (rc == -1)
 		goto dberr;
 	if (rc == 0) {
-		tx_rollback();
+		db_rollback();
 		return fail(err, 400, "invalid_grant", "unknown refresh token");
 	}
 	if (strcmp(client_id, req->client_id) != 0) {
-		tx_rollback();
+		db_rollback();
 		log_info("client %s presented a refresh token of client %s",
 		    req->client_id, client_id);
 		return fail(err, 400, "invalid_grant",
 		    "the refresh token was issued to another client");
 	}
 	if (grant_id[0] == '\0') {
-		tx_rollback();
+		db_rollback();
 		return fail(err, 400, "invalid_grant",
 		    "the refresh token belongs to no grant");
 	}
 	if (expires_at <= now) {
-		tx_rollback();
+		db_rollback();
 		return fail(err, 400, "invalid_grant",
 		    "the refresh token has expired");
 	}
 
 	if (!revoked) {
-		if ((n = q_exec("UPDATE refresh_tokens SET revoked_at = ?1, "
+		if ((n = db_run("UPDATE refresh_tokens SET revoked_at = ?1, "
 		    "rotated_at = ?1 WHERE token_hash = ?2 AND "
 		    "revoked_at IS NULL", "it", (int64_t)now, hash)) == -1)
 			goto dberr;
@@ -1033,12 +1025,12 @@ token_refresh(const struct oauth_token_req *req, struct oauth_token *ok,
 	if ((rc = grant_newest(grant_id, &g)) == -1)
 		goto dberr;
 	if (rc == 0) {
-		tx_rollback();
+		db_rollback();
 		return fail(err, 400, "invalid_grant",
 		    "the grant has no token left");
 	}
 	if (req->scope[0] != '\0' && !scope_subset(req->scope, g.scope)) {
-		tx_rollback();
+		db_rollback();
 		rc = fail(err, 400, "invalid_scope",
 		    "scope exceeds the granted scope");
 		goto done;
@@ -1046,7 +1038,7 @@ token_refresh(const struct oauth_token_req *req, struct oauth_token *ok,
 	if (req->resource[0] != '\0') {
 		if (g.resource[0] != '\0' &&
 		    strcmp(req->resource, g.resource) != 0) {
-			tx_rollback();
+			db_rollback();
 			rc = fail(err, 400, "invalid_target",
 			    "resource differs from the authorized one");
 			goto done;
@@ -1055,7 +1047,7 @@ token_refresh(const struct oauth_token_req *req, struct oauth_token *ok,
 	}
 	if (token_issue(&g, now, ok) == -1 ||
 	    client_touch(g.client_id, now) == -1 ||
-	    tx_commit() == -1)
+	    db_commit() == -1)
 		goto dberr;
 	log_debug("client %s: tokens refreshed for user %s", g.client_id,
 	    g.username);
@@ -1064,7 +1056,7 @@ token_refresh(const struct oauth_token_req *req, struct oauth_token *ok,
 
  reuse:
 	/* RFC 9700 section 4.14.2: a stolen token, or its thief, was here. */
-	if (grant_revoke(grant_id, now) == -1 || tx_commit() == -1)
+	if (grant_revoke(grant_id, now) == -1 || db_commit() == -1)
 		goto dberr;
 	lifecycle_grant_revoked(grant_id);
 	if (rotated)
@@ -1078,7 +1070,7 @@ token_refresh(const struct oauth_token_req *req, struct oauth_token *ok,
 	goto done;
 
  dberr:
-	tx_rollback();
+	db_rollback();
 	rc = fail(err, 500, "server_error", "database error");
  done:
 	explicit_bzero(&g, sizeof(g));
@@ -1109,7 +1101,7 @@ token_issue(struct grant *g, time_t now, struct oauth_token *ok)
 	(void)strlcpy(ok->scope, g->scope, sizeof(ok->scope));
 	ok->expires_in = tokend_env.cfg.access_lifetime;
 
-	if (q_exec("INSERT INTO access_tokens (token_hash, client_id, "
+	if (db_run("INSERT INTO access_tokens (token_hash, client_id, "
 	    "forgejo_user_id, forgejo_username, scopes, "
 	    "forgejo_access_token, forgejo_refresh_token, "
 	    "forgejo_token_expires_at, expires_at, created_at, revoked_at, "
@@ -1120,7 +1112,7 @@ token_issue(struct grant *g, time_t now, struct oauth_token *ok)
 	    g->forgejo_refresh[0] != '\0' ? g->forgejo_refresh : NULL,
 	    g->forgejo_expires_at, access_expires, (int64_t)now,
 	    g->resource, g->grant_id) != 1 ||
-	    q_exec("INSERT INTO refresh_tokens (token_hash, "
+	    db_run("INSERT INTO refresh_tokens (token_hash, "
 	    "access_token_hash, client_id, expires_at, created_at, "
 	    "revoked_at, grant_id, rotated_at) "
 	    "VALUES (?, ?, ?, ?, ?, NULL, ?, NULL)",
@@ -1188,11 +1180,11 @@ oauth_do_revoke(struct imsgev *iev, struct imsg *imsg)
 	first = strcmp(req.token_type_hint, "refresh_token") == 0 ? 1 : 0;
 	for (i = 0; i < 2; i++) {
 		refresh = (first + i) % 2;
-		if ((st = q_prepare(lookup[refresh], "t", hash)) == NULL) {
+		if ((st = db_prepare(lookup[refresh], "t", hash)) == NULL) {
 			rc = -1;
 			break;
 		}
-		if ((rc = q_step(st)) == 1 &&
+		if ((rc = db_step(st)) == 1 &&
 		    (q_text(st, 0, client_id, sizeof(client_id)) == -1 ||
 		    q_text(st, 1, grant_id, sizeof(grant_id)) == -1))
 			rc = -1;
@@ -1207,16 +1199,16 @@ oauth_do_revoke(struct imsgev *iev, struct imsg *imsg)
 		rc = 0;
 	}
 	if (rc == 1) {
-		if (tx_begin() == -1)
+		if (db_begin() == -1)
 			rc = -1;
 		else if (grant_id[0] != '\0')
 			rc = grant_revoke(grant_id, now);
 		else
 			rc = token_revoke_one(hash, refresh, now);
-		if (rc == 0 && tx_commit() == -1)
+		if (rc == 0 && db_commit() == -1)
 			rc = -1;
 		if (rc == -1)
-			tx_rollback();
+			db_rollback();
 		else {
 			log_info("client %s revoked a grant (%s token)",
 			    req.client_id, refresh ? "refresh" : "access");
@@ -1250,7 +1242,7 @@ oauth_do_bearer(struct imsgev *iev, struct imsg *imsg)
 
 	memset(&ok, 0, sizeof(ok));
 	if (hash_valid(req.token_hash)) {
-		if ((st = q_prepare("SELECT a.forgejo_user_id, "
+		if ((st = db_prepare("SELECT a.forgejo_user_id, "
 		    "a.forgejo_username, a.client_id, "
 		    "coalesce(a.grant_id, ''), a.resource, a.scopes, "
 		    "a.expires_at FROM access_tokens AS a "
@@ -1260,7 +1252,7 @@ oauth_do_bearer(struct imsgev *iev, struct imsg *imsg)
 		    (int64_t)oauth_now())) == NULL)
 			rc = -1;
 		else {
-			if ((rc = q_step(st)) == 1) {
+			if ((rc = db_step(st)) == 1) {
 				ok.user_id = sqlite3_column_int64(st, 0);
 				ok.expires_at = sqlite3_column_int64(st, 6);
 				if (q_text(st, 1, ok.username,
@@ -1304,11 +1296,11 @@ client_authenticate(const char *client_id, const char *secret, int basic)
 
 	if (client_id[0] == '\0')
 		return CLIENT_AUTH_FAIL;
-	if ((st = q_prepare("SELECT token_endpoint_auth_method, "
+	if ((st = db_prepare("SELECT token_endpoint_auth_method, "
 	    "coalesce(client_secret, '') FROM clients WHERE client_id = ?",
 	    "t", client_id)) == NULL)
 		return CLIENT_AUTH_ERROR;
-	if ((rc = q_step(st)) == 1 &&
+	if ((rc = db_step(st)) == 1 &&
 	    (q_text(st, 0, method, sizeof(method)) == -1 ||
 	    q_text(st, 1, stored, sizeof(stored)) == -1))
 		rc = -1;
@@ -1354,10 +1346,10 @@ client_exists(const char *client_id)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = q_prepare("SELECT 1 FROM clients WHERE client_id = ?", "t",
+	if ((st = db_prepare("SELECT 1 FROM clients WHERE client_id = ?", "t",
 	    client_id)) == NULL)
 		return -1;
-	rc = q_step(st);
+	rc = db_step(st);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -1365,7 +1357,7 @@ client_exists(const char *client_id)
 static int
 client_touch(const char *client_id, time_t now)
 {
-	return q_exec("UPDATE clients SET last_used = ? WHERE client_id = ?",
+	return db_run("UPDATE clients SET last_used = ? WHERE client_id = ?",
 	    "it", (int64_t)now, client_id) == -1 ? -1 : 0;
 }
 
@@ -1373,16 +1365,10 @@ client_touch(const char *client_id, time_t now)
 static int
 grant_revoke(const char *grant_id, time_t now)
 {
+	/* A token older than grants (migration 3) has none to revoke. */
 	if (grant_id[0] == '\0')
 		return 0;
-	if (q_exec("UPDATE access_tokens SET revoked_at = ? "
-	    "WHERE grant_id = ? AND revoked_at IS NULL", "it", (int64_t)now,
-	    grant_id) == -1 ||
-	    q_exec("UPDATE refresh_tokens SET revoked_at = ? "
-	    "WHERE grant_id = ? AND revoked_at IS NULL", "it", (int64_t)now,
-	    grant_id) == -1)
-		return -1;
-	return 0;
+	return db_grant_revoke(grant_id, (int64_t)now);
 }
 
 /*
@@ -1392,12 +1378,12 @@ grant_revoke(const char *grant_id, time_t now)
 static int
 token_revoke_one(const char *hash, int refresh, time_t now)
 {
-	if (refresh && q_exec("UPDATE access_tokens SET revoked_at = ?1 "
+	if (refresh && db_run("UPDATE access_tokens SET revoked_at = ?1 "
 	    "WHERE revoked_at IS NULL AND token_hash = "
 	    "(SELECT access_token_hash FROM refresh_tokens "
 	    "WHERE token_hash = ?2)", "it", (int64_t)now, hash) == -1)
 		return -1;
-	if (q_exec(refresh ? "UPDATE refresh_tokens SET revoked_at = ? "
+	if (db_run(refresh ? "UPDATE refresh_tokens SET revoked_at = ? "
 	    "WHERE token_hash = ? AND revoked_at IS NULL" :
 	    "UPDATE access_tokens SET revoked_at = ? "
 	    "WHERE token_hash = ? AND revoked_at IS NULL", "it",
@@ -1413,11 +1399,11 @@ grant_alive(const char *grant_id, time_t now)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = q_prepare("SELECT 1 FROM refresh_tokens WHERE grant_id = ? "
+	if ((st = db_prepare("SELECT 1 FROM refresh_tokens WHERE grant_id = ? "
 	    "AND revoked_at IS NULL AND expires_at > ? LIMIT 1", "ti",
 	    grant_id, (int64_t)now)) == NULL)
 		return -1;
-	rc = q_step(st);
+	rc = db_step(st);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -1429,14 +1415,14 @@ grant_newest(const char *grant_id, struct grant *g)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if ((st = q_prepare("SELECT client_id, forgejo_user_id, "
+	if ((st = db_prepare("SELECT client_id, forgejo_user_id, "
 	    "forgejo_username, scopes, forgejo_access_token, "
 	    "coalesce(forgejo_refresh_token, ''), forgejo_token_expires_at, "
 	    "resource FROM access_tokens WHERE grant_id = ? "
 	    "ORDER BY created_at DESC, rowid DESC LIMIT 1", "t",
 	    grant_id)) == NULL)
 		return -1;
-	if ((rc = q_step(st)) == 1) {
+	if ((rc = db_step(st)) == 1) {
 		(void)strlcpy(g->grant_id, grant_id, sizeof(g->grant_id));
 		g->user_id = sqlite3_column_int64(st, 1);
 		g->forgejo_expires_at = sqlite3_column_int64(st, 6);
@@ -1505,104 +1491,6 @@ get_payload(struct imsg *imsg, void *data, size_t len)
 		    imsg_get_type(imsg), imsg_get_len(imsg), len);
 }
 
-/*
- * Prepare sql and bind its parameters as fmt says, a character each:
- * 't' a string (NULL binds NULL), 'i' an int64_t.  Strings are bound
- * without a copy and must outlive the statement.  Only the SQL text is
- * ever logged, never a value.
- */
-static sqlite3_stmt *
-q_vprepare(const char *sql, const char *fmt, va_list ap)
-{
-	sqlite3		*db = db_handle();
-	sqlite3_stmt	*st;
-	const char	*s;
-	int		 i, rc = SQLITE_OK;
-
-	if (db == NULL) {
-		log_warnx("%s: database not open", __func__);
-		return NULL;
-	}
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sql \"%s\": %s", sql, sqlite3_errmsg(db));
-		return NULL;
-	}
-	for (i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
-		switch (fmt[i]) {
-		case 't':
-			s = va_arg(ap, const char *);
-			if (s == NULL)
-				rc = sqlite3_bind_null(st, i + 1);
-			else
-				rc = sqlite3_bind_text(st, i + 1, s, -1,
-				    SQLITE_STATIC);
-			break;
-		case 'i':
-			rc = sqlite3_bind_int64(st, i + 1,
-			    va_arg(ap, int64_t));
-			break;
-		default:
-			fatalx("%s: bad parameter type %c", __func__, fmt[i]);
-		}
-	}
-	if (rc != SQLITE_OK) {
-		log_warnx("sql \"%s\": bind: %s", sql, sqlite3_errmsg(db));
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-static sqlite3_stmt *
-q_prepare(const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt	*st;
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	st = q_vprepare(sql, fmt, ap);
-	va_end(ap);
-	return st;
-}
-
-/* Run a statement without result rows; the number of rows changed. */
-static int
-q_exec(const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt	*st;
-	va_list		 ap;
-	int		 rc;
-
-	va_start(ap, fmt);
-	st = q_vprepare(sql, fmt, ap);
-	va_end(ap);
-	if (st == NULL)
-		return -1;
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		log_warnx("sql \"%s\": %s", sql, sqlite3_errmsg(db_handle()));
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return sqlite3_changes(db_handle());
-}
-
-/* 1 for a row, 0 for none, -1 on error. */
-static int
-q_step(sqlite3_stmt *st)
-{
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		return 1;
-	case SQLITE_DONE:
-		return 0;
-	default:
-		log_warnx("sql \"%s\": %s", sqlite3_sql(st),
-		    sqlite3_errmsg(db_handle()));
-		return -1;
-	}
-}
-
 /* Copy a text column; one that does not fit is an error, NULL is "". */
 static int
 q_text(sqlite3_stmt *st, int col, char *buf, size_t len)
@@ -1616,39 +1504,6 @@ q_text(sqlite3_stmt *st, int col, char *buf, size_t len)
 		return -1;
 	}
 	return 0;
-}
-
-static int
-tx_begin(void)
-{
-	if (sqlite3_exec(db_handle(), "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		log_warnx("begin: %s", sqlite3_errmsg(db_handle()));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-tx_commit(void)
-{
-	if (sqlite3_exec(db_handle(), "COMMIT", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		log_warnx("commit: %s", sqlite3_errmsg(db_handle()));
-		return -1;
-	}
-	return 0;
-}
-
-static void
-tx_rollback(void)
-{
-	/* Some errors have rolled back already. */
-	if (sqlite3_get_autocommit(db_handle()))
-		return;
-	if (sqlite3_exec(db_handle(), "ROLLBACK", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		log_warnx("rollback: %s", sqlite3_errmsg(db_handle()));
 }
 
 /* BASE64URL(SHA256(verifier)), RFC 7636 section 4.2. */

@@ -110,43 +110,24 @@ tokend_shutdown(int code)
 }
 
 static void
-tokend_add_peer(struct imsg *imsg)
-{
-	struct ctl_procfd	 pf;
-	int			 fd;
-
-	if (imsg_get_data(imsg, &pf, sizeof(pf)) == -1 ||
-	    (pf.peer != PROC_HTTP && pf.peer != PROC_SPAWND) ||
-	    tokend_env.iev[pf.peer] != NULL)
-		fatalx("%s: bad IMSG_CTL_PROCFD", __func__);
-	if ((fd = imsg_get_fd(imsg)) == -1)
-		fatalx("%s: IMSG_CTL_PROCFD without a socket", __func__);
-	tokend_env.iev[pf.peer] = proc_channel(fd, proc_name(pf.peer), 0,
-	    tokend_dispatch_peer, NULL);
-}
-
-static void
 tokend_dispatch_parent(int fd, short event, void *arg)
 {
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
-	ssize_t		 n;
 
 	if (proc_channel_io(iev, event) == -1) {
 		log_debug("parent closed the channel");
 		tokend_shutdown(0);
 	}
-	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
-		if (n == 0)
-			break;
+	while (proc_imsg_next(iev, &imsg)) {
 		if (tokend_env.configured)
 			fatalx("%s: imsg %u after configuration", __func__,
 			    imsg_get_type(&imsg));
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CTL_PROCFD:
-			tokend_add_peer(&imsg);
+			proc_add_peer(&imsg, tokend_env.iev,
+			    PROC_MASK(PROC_HTTP) | PROC_MASK(PROC_SPAWND),
+			    0, tokend_dispatch_peer);
 			break;
 		case IMSG_CFG_TOKEND:
 			if (imsg_get_data(&imsg, &tokend_env.cfg,
@@ -216,17 +197,12 @@ tokend_dispatch_peer(int fd, short event, void *arg)
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
 	enum proc_id	 from = tokend_which(iev);
-	ssize_t		 n;
 
 	if (proc_channel_io(iev, event) == -1) {
 		log_warnx("%s closed its channel", proc_name(from));
 		tokend_shutdown(1);
 	}
-	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
-		if (n == 0)
-			break;
+	while (proc_imsg_next(iev, &imsg)) {
 		if (!tokend_env.configured)
 			fatalx("%s: imsg from %s before configuration",
 			    __func__, proc_name(from));

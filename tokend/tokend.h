@@ -143,10 +143,18 @@ void	 oauth_set_clock_offset(long);
 
 /* db.c */
 struct sqlite3;
+struct sqlite3_stmt;
 
 int		 db_open(const char *);
 void		 db_close(void);
 int		 db_schema_version(int64_t *);
 struct sqlite3	*db_handle(void);
+int		 db_begin(void);
+int		 db_commit(void);
+void		 db_rollback(void);
+struct sqlite3_stmt *db_prepare(const char *, const char *, ...);
+int		 db_run(const char *, const char *, ...);
+int		 db_step(struct sqlite3_stmt *);
+int		 db_grant_revoke(const char *, int64_t);
 
 #endif /* TOKEND_H */
